@@ -1,0 +1,280 @@
+//! The race report model and its renderers.
+//!
+//! A [`RaceReport`] is plain data, filled in by whoever detected the race; the
+//! renderers add no logic (as `tsan_report.cpp` does for `ReportDesc`). The text
+//! renderer prints exactly the Go race detector's shape, with Rust's
+//! line:column and ThreadSanitizer's `Location is …` section:
+//!
+//! ```text
+//! ==================
+//! WARNING: DATA RACE
+//! Write at 0x00007f1c2a400010 by thread 3 'worker':
+//!   ring::Ring::push()
+//!       /home/u/ring/src/lib.rs:41:13
+//!
+//! Previous read at 0x00007f1c2a400010 by thread 2:
+//!   ring::Ring::pop()
+//!       /home/u/ring/src/lib.rs:57:17
+//!
+//! Location is heap block of size 64 at 0x00007f1c2a400000 allocated by main thread:
+//!   ring::Ring::new()
+//!       /home/u/ring/src/lib.rs:20:9
+//!
+//! Thread 3 'worker' (running) created at:
+//!   ring::tests::two_producers()
+//!       /home/u/ring/src/lib.rs:86:9
+//! ==================
+//! ```
+
+use std::fmt::Write as _;
+
+use crate::shadow::AccessKind;
+
+/// A source position in a stack.
+#[derive(Clone, PartialEq, Eq, Debug, Hash)]
+pub struct StackFrame {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A stack, innermost frame first, or the admission that it is gone.
+#[derive(Clone, PartialEq, Eq, Debug, Hash)]
+pub enum Stack {
+    Frames(Vec<StackFrame>),
+    /// The history that held it was overwritten.
+    Lost,
+}
+
+/// A thread as reports name it. Id 0 is the main thread.
+#[derive(Clone, PartialEq, Eq, Debug, Hash)]
+pub struct ThreadRef {
+    pub id: u64,
+    pub name: Option<String>,
+}
+
+impl ThreadRef {
+    pub fn is_main(&self) -> bool {
+        self.id == 0
+    }
+}
+
+/// One side of a race.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AccessDesc {
+    pub kind: AccessKind,
+    pub addr: u64,
+    pub size: u64,
+    pub thread: ThreadRef,
+    pub stack: Stack,
+}
+
+/// Where the raced-on bytes live.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Location {
+    Global { name: String, addr: u64, size: u64 },
+    Heap { addr: u64, size: u64, thread: ThreadRef, stack: Stack },
+}
+
+/// A thread taking part in the race, with where it was created.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ThreadDesc {
+    pub thread: ThreadRef,
+    pub running: bool,
+    pub created_at: Stack,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RaceReport {
+    pub current: AccessDesc,
+    pub previous: AccessDesc,
+    pub location: Option<Location>,
+    /// Non-main threads involved, current first.
+    pub threads: Vec<ThreadDesc>,
+}
+
+const RULE: &str = "==================";
+
+fn thread_phrase(t: &ThreadRef) -> String {
+    if t.is_main() {
+        return "main thread".to_string();
+    }
+    match &t.name {
+        Some(n) => format!("thread {} '{}'", t.id, n),
+        None => format!("thread {}", t.id),
+    }
+}
+
+fn render_stack(out: &mut String, stack: &Stack) {
+    match stack {
+        Stack::Lost => out.push_str("  [failed to restore the stack]\n"),
+        Stack::Frames(frames) if frames.is_empty() => out.push_str("  [no frames]\n"),
+        Stack::Frames(frames) => {
+            for f in frames {
+                let _ = writeln!(out, "  {}()", f.function);
+                if f.line == 0 {
+                    let _ = writeln!(out, "      {}", f.file);
+                } else {
+                    let _ = writeln!(out, "      {}:{}:{}", f.file, f.line, f.column);
+                }
+            }
+        }
+    }
+}
+
+/// Go-style text, from the first `=` line to the last, newline-terminated.
+pub fn render_text(r: &RaceReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{RULE}\nWARNING: DATA RACE");
+    let _ = writeln!(
+        out,
+        "{} at {:#018x} by {}:",
+        r.current.kind.description(),
+        r.current.addr,
+        thread_phrase(&r.current.thread)
+    );
+    render_stack(&mut out, &r.current.stack);
+    let _ = writeln!(
+        out,
+        "\nPrevious {} at {:#018x} by {}:",
+        r.previous.kind.description_lower(),
+        r.previous.addr,
+        thread_phrase(&r.previous.thread)
+    );
+    render_stack(&mut out, &r.previous.stack);
+    match &r.location {
+        Some(Location::Global { name, addr, size }) => {
+            let _ = writeln!(out, "\nLocation is global '{name}' of size {size} at {addr:#018x}");
+        }
+        Some(Location::Heap { addr, size, thread, stack }) => {
+            let _ = writeln!(
+                out,
+                "\nLocation is heap block of size {size} at {addr:#018x} allocated by {}:",
+                thread_phrase(thread)
+            );
+            render_stack(&mut out, stack);
+        }
+        None => {}
+    }
+    for t in &r.threads {
+        let status = if t.running { "running" } else { "finished" };
+        let mut head = thread_phrase(&t.thread);
+        head[..1].make_ascii_uppercase();
+        let _ = writeln!(out, "\n{head} ({status}) created at:");
+        render_stack(&mut out, &t.created_at);
+    }
+    let _ = writeln!(out, "{RULE}");
+    out
+}
+
+/// The closing line of a run with races.
+pub fn render_summary(races: u64) -> String {
+    format!("Found {races} data race(s)\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(function: &str, line: u32, column: u32) -> StackFrame {
+        StackFrame { function: function.into(), file: "/home/u/ring/src/lib.rs".into(), line, column }
+    }
+
+    #[test]
+    fn renders_design_shape() {
+        let worker = ThreadRef { id: 3, name: Some("worker".into()) };
+        let t2 = ThreadRef { id: 2, name: None };
+        let r = RaceReport {
+            current: AccessDesc {
+                kind: AccessKind::Write,
+                addr: 0x7f1c2a400010,
+                size: 8,
+                thread: worker.clone(),
+                stack: Stack::Frames(vec![
+                    frame("ring::Ring::push", 41, 13),
+                    frame("ring::tests::two_producers::{{closure}}", 88, 21),
+                ]),
+            },
+            previous: AccessDesc {
+                kind: AccessKind::Read,
+                addr: 0x7f1c2a400010,
+                size: 8,
+                thread: t2.clone(),
+                stack: Stack::Frames(vec![frame("ring::Ring::pop", 57, 17)]),
+            },
+            location: Some(Location::Heap {
+                addr: 0x7f1c2a400000,
+                size: 64,
+                thread: ThreadRef { id: 0, name: None },
+                stack: Stack::Frames(vec![frame("ring::Ring::new", 20, 9)]),
+            }),
+            threads: vec![
+                ThreadDesc {
+                    thread: worker,
+                    running: true,
+                    created_at: Stack::Frames(vec![frame("ring::tests::two_producers", 86, 9)]),
+                },
+                ThreadDesc {
+                    thread: t2,
+                    running: false,
+                    created_at: Stack::Frames(vec![frame("ring::tests::two_producers", 85, 9)]),
+                },
+            ],
+        };
+        let expected = "\
+==================
+WARNING: DATA RACE
+Write at 0x00007f1c2a400010 by thread 3 'worker':
+  ring::Ring::push()
+      /home/u/ring/src/lib.rs:41:13
+  ring::tests::two_producers::{{closure}}()
+      /home/u/ring/src/lib.rs:88:21
+
+Previous read at 0x00007f1c2a400010 by thread 2:
+  ring::Ring::pop()
+      /home/u/ring/src/lib.rs:57:17
+
+Location is heap block of size 64 at 0x00007f1c2a400000 allocated by main thread:
+  ring::Ring::new()
+      /home/u/ring/src/lib.rs:20:9
+
+Thread 3 'worker' (running) created at:
+  ring::tests::two_producers()
+      /home/u/ring/src/lib.rs:86:9
+
+Thread 2 (finished) created at:
+  ring::tests::two_producers()
+      /home/u/ring/src/lib.rs:85:9
+==================
+";
+        assert_eq!(render_text(&r), expected);
+    }
+
+    #[test]
+    fn lost_stack_and_global() {
+        let r = RaceReport {
+            current: AccessDesc {
+                kind: AccessKind::AtomicWrite,
+                addr: 0x10,
+                size: 4,
+                thread: ThreadRef { id: 0, name: None },
+                stack: Stack::Frames(vec![frame("c::main", 3, 5)]),
+            },
+            previous: AccessDesc {
+                kind: AccessKind::Write,
+                addr: 0x10,
+                size: 4,
+                thread: ThreadRef { id: 1, name: None },
+                stack: Stack::Lost,
+            },
+            location: Some(Location::Global { name: "c::COUNTER".into(), addr: 0x10, size: 4 }),
+            threads: vec![],
+        };
+        let text = render_text(&r);
+        assert!(text.contains("Atomic write at 0x0000000000000010 by main thread:\n"), "{text}");
+        assert!(text.contains("Previous write at 0x0000000000000010 by thread 1:\n  [failed to restore the stack]\n"));
+        assert!(text.contains("\nLocation is global 'c::COUNTER' of size 4 at 0x0000000000000010\n"));
+        assert_eq!(render_summary(2), "Found 2 data race(s)\n");
+    }
+}

@@ -1,0 +1,359 @@
+//! Shadow cells and the race rules.
+//!
+//! Application memory is split into 8-byte granules; each granule has
+//! [`CELLS`] shadow cells, each remembering one earlier access as a packed
+//! 64-bit [`Cell`] (in the style of ThreadSanitizer's `tsan_shadow.h`):
+//!
+//! ```text
+//!  63                         20 19        10  9   8  7        0
+//! +-----------------------------+------------+---+---+----------+
+//! |        epoch (44 bits)      | slot (10)  | A | W | byte mask|
+//! +-----------------------------+------------+---+---+----------+
+//! ```
+//!
+//! A zero cell is empty; a real cell always has a non-empty byte mask.
+//!
+//! Race rules: two accesses race when their bytes overlap, at least one writes,
+//! they are not both atomic of the same size, and the earlier one does not
+//! happen before the current thread's clock.
+//!
+//! Deviations, knowingly: with a fixed number of cells per granule an access
+//! may evict an older one, and an update may be lost when two threads store
+//! a cell at once; both can only hide a race (a false negative), never invent
+//! one.
+
+use crate::clock::{Epoch, Slot};
+
+/// Shadow cells kept per 8-byte granule.
+pub const CELLS: usize = 2;
+/// Bytes of application memory per granule.
+pub const GRANULE: u64 = 8;
+
+/// What an access did. `description()` is the verb used in reports.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, Hash)]
+pub enum AccessKind {
+    Read,
+    Write,
+    AtomicRead,
+    AtomicWrite,
+}
+
+impl AccessKind {
+    pub fn new(is_write: bool, is_atomic: bool) -> AccessKind {
+        match (is_write, is_atomic) {
+            (false, false) => AccessKind::Read,
+            (true, false) => AccessKind::Write,
+            (false, true) => AccessKind::AtomicRead,
+            (true, true) => AccessKind::AtomicWrite,
+        }
+    }
+
+    pub fn is_write(self) -> bool {
+        matches!(self, AccessKind::Write | AccessKind::AtomicWrite)
+    }
+
+    pub fn is_atomic(self) -> bool {
+        matches!(self, AccessKind::AtomicRead | AccessKind::AtomicWrite)
+    }
+
+    /// Capitalised, as it opens a report section ("Write at …").
+    pub fn description(self) -> &'static str {
+        match self {
+            AccessKind::Read => "Read",
+            AccessKind::Write => "Write",
+            AccessKind::AtomicRead => "Atomic read",
+            AccessKind::AtomicWrite => "Atomic write",
+        }
+    }
+
+    /// Lower case, after "Previous".
+    pub fn description_lower(self) -> &'static str {
+        match self {
+            AccessKind::Read => "read",
+            AccessKind::Write => "write",
+            AccessKind::AtomicRead => "atomic read",
+            AccessKind::AtomicWrite => "atomic write",
+        }
+    }
+}
+
+/// One remembered access. See the module docs for the layout.
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+pub struct Cell(u64);
+
+const _: () = assert!(std::mem::size_of::<Cell>() == 8);
+
+impl Cell {
+    pub const EMPTY: Cell = Cell(0);
+
+    const MASK_BITS: u32 = 8;
+    const WRITE_SHIFT: u32 = 8;
+    const ATOMIC_SHIFT: u32 = 9;
+    const SLOT_SHIFT: u32 = 10;
+    const SLOT_BITS: u32 = 10;
+    const EPOCH_SHIFT: u32 = 20;
+    /// Largest epoch a cell can hold (44 bits).
+    pub const MAX_EPOCH: Epoch = (1 << (64 - Cell::EPOCH_SHIFT)) - 1;
+
+    /// A cell for an access of `size` bytes at `offset` within its granule.
+    /// The access must not cross the granule (`offset + size <= 8`, `size >= 1`).
+    pub fn new(slot: Slot, epoch: Epoch, offset: u64, size: u64, kind: AccessKind) -> Cell {
+        debug_assert!(size >= 1 && offset + size <= GRANULE, "offset {offset} size {size}");
+        debug_assert!(epoch <= Cell::MAX_EPOCH && epoch > 0);
+        let mask = (((1u32 << size) - 1) << offset) as u64 & 0xff;
+        Cell(
+            mask | (kind.is_write() as u64) << Cell::WRITE_SHIFT
+                | (kind.is_atomic() as u64) << Cell::ATOMIC_SHIFT
+                | (slot.index() as u64) << Cell::SLOT_SHIFT
+                | epoch << Cell::EPOCH_SHIFT,
+        )
+    }
+
+    pub fn from_raw(raw: u64) -> Cell {
+        Cell(raw)
+    }
+
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn mask(self) -> u8 {
+        (self.0 & ((1 << Cell::MASK_BITS) - 1)) as u8
+    }
+
+    pub fn is_write(self) -> bool {
+        self.0 >> Cell::WRITE_SHIFT & 1 == 1
+    }
+
+    pub fn is_atomic(self) -> bool {
+        self.0 >> Cell::ATOMIC_SHIFT & 1 == 1
+    }
+
+    pub fn kind(self) -> AccessKind {
+        AccessKind::new(self.is_write(), self.is_atomic())
+    }
+
+    pub fn slot(self) -> Slot {
+        Slot::new((self.0 >> Cell::SLOT_SHIFT & ((1 << Cell::SLOT_BITS) - 1)) as usize)
+    }
+
+    pub fn epoch(self) -> Epoch {
+        self.0 >> Cell::EPOCH_SHIFT
+    }
+
+    /// First byte offset and size covered by the mask.
+    pub fn offset_and_size(self) -> (u64, u64) {
+        let m = self.mask();
+        (m.trailing_zeros() as u64, m.count_ones() as u64)
+    }
+
+    /// Do the two accesses conflict if unordered? (Overlapping bytes, at least
+    /// one write, and not two atomics of the very same bytes.)
+    #[inline]
+    pub fn conflicts_with(self, other: Cell) -> bool {
+        let overlap = self.mask() & other.mask() != 0;
+        let some_write = self.is_write() || other.is_write();
+        let both_atomic_same = self.is_atomic() && other.is_atomic() && self.mask() == other.mask();
+        let r = overlap && some_write && !both_atomic_same;
+        debug_assert_eq!(r, Cell::conflicts_plain(self, other));
+        r
+    }
+
+    fn conflicts_plain(a: Cell, b: Cell) -> bool {
+        let a_bytes = (0..8).filter(|i| a.mask() >> i & 1 == 1);
+        let overlap = a_bytes.into_iter().any(|i| b.mask() >> i & 1 == 1);
+        let reads_only = !a.is_write() && !b.is_write();
+        let same_atomic = a.is_atomic() && b.is_atomic() && a.offset_and_size() == b.offset_and_size();
+        overlap && !reads_only && !same_atomic
+    }
+}
+
+impl std::fmt::Debug for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return write!(f, "Cell(empty)");
+        }
+        write!(
+            f,
+            "Cell({:?} {}@{} mask={:08b})",
+            self.kind(),
+            self.epoch(),
+            self.slot().index(),
+            self.mask()
+        )
+    }
+}
+
+/// Is `old` an access by the current thread in its current synchronisation
+/// epoch that already covers `cur`? Then `cur` can change nothing any other
+/// thread will ever observe, and the hook may return at once.
+#[inline(always)]
+pub fn is_same_access(old: Cell, cur: Cell, epoch_start: Epoch) -> bool {
+    // Same slot, same mask, same atomicity, and `old` at least as strong.
+    const SLOT_ATOMIC_MASK: u64 = (((1 << Cell::SLOT_BITS) - 1) << Cell::SLOT_SHIFT)
+        | (1 << Cell::ATOMIC_SHIFT)
+        | 0xff;
+    (old.0 ^ cur.0) & SLOT_ATOMIC_MASK == 0
+        && (old.is_write() || !cur.is_write())
+        && old.epoch() >= epoch_start
+}
+
+/// The outcome of checking one access against a granule's cells.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct Verdict {
+    /// Where to store the current access.
+    pub store_at: usize,
+    /// Other cells the current access makes redundant (bit i = cell i): they
+    /// happen before it, and anything racing with them races with it too.
+    pub clear: u8,
+    /// An earlier conflicting access that does not happen before this one.
+    pub race: Option<Cell>,
+}
+
+/// Check `cur` against the granule's `cells`. `happens_before(cell)` answers
+/// whether the cell's access happens before the current thread's present.
+/// `victim` picks a cell to evict when all are busy.
+#[inline]
+pub fn check(
+    cells: &[Cell; CELLS],
+    cur: Cell,
+    mut happens_before: impl FnMut(Cell) -> bool,
+    victim: usize,
+) -> Verdict {
+    let mut race = None;
+    let mut store_at = None;
+    let mut empty = None;
+    let mut clear = 0u8;
+    for (i, &old) in cells.iter().enumerate() {
+        if old.is_empty() {
+            empty.get_or_insert(i);
+            continue;
+        }
+        if old.slot() == cur.slot() {
+            // Our own earlier access: never a race. Replace it when the new
+            // one says at least as much (same bytes, at least as strong).
+            if store_at.is_none()
+                && old.mask() == cur.mask()
+                && old.is_atomic() == cur.is_atomic()
+                && (cur.is_write() || !old.is_write())
+            {
+                store_at = Some(i);
+            }
+            continue;
+        }
+        let hb = happens_before(old);
+        if !hb && race.is_none() && old.conflicts_with(cur) {
+            race = Some(old);
+        }
+        // A write that follows `old` subsumes it: a later access racing with
+        // `old` must race with this write too. So does a read following a read.
+        if hb && old.mask() & !cur.mask() == 0 && (cur.is_write() || !old.is_write()) && !cur.is_atomic() {
+            clear |= 1 << i;
+        }
+    }
+    let store_at = store_at
+        .or(empty)
+        .or_else(|| (0..CELLS).find(|i| clear >> i & 1 == 1))
+        .unwrap_or(victim % CELLS);
+    clear &= !(1 << store_at);
+    Verdict { store_at, clear, race }
+}
+
+/// Split an access `[addr, addr+size)` into per-granule pieces
+/// `(granule_addr, offset, len)`.
+pub fn split(addr: u64, size: u64) -> impl Iterator<Item = (u64, u64, u64)> {
+    let end = addr.saturating_add(size);
+    let mut at = addr;
+    std::iter::from_fn(move || {
+        if at >= end {
+            return None;
+        }
+        let granule = at & !(GRANULE - 1);
+        let offset = at - granule;
+        let len = (GRANULE - offset).min(end - at);
+        at += len;
+        Some((granule, offset, len))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(slot: usize, epoch: u64, off: u64, size: u64, kind: AccessKind) -> Cell {
+        Cell::new(Slot::new(slot), epoch, off, size, kind)
+    }
+
+    #[test]
+    fn packing_round_trips() {
+        let x = c(1023, Cell::MAX_EPOCH, 3, 4, AccessKind::AtomicWrite);
+        assert_eq!(x.slot().index(), 1023);
+        assert_eq!(x.epoch(), Cell::MAX_EPOCH);
+        assert_eq!(x.offset_and_size(), (3, 4));
+        assert_eq!(x.kind(), AccessKind::AtomicWrite);
+        assert_eq!(x.mask(), 0b0111_1000);
+        let y = c(0, 1, 0, 8, AccessKind::Read);
+        assert_eq!(y.mask(), 0xff);
+        assert!(!y.is_write() && !y.is_atomic());
+    }
+
+    #[test]
+    fn conflicts() {
+        use AccessKind::*;
+        let w = |o, s| c(1, 5, o, s, Write);
+        let r = |o, s| c(2, 5, o, s, Read);
+        let aw = |o, s| c(2, 5, o, s, AtomicWrite);
+        let ar = |o, s| c(2, 5, o, s, AtomicRead);
+        assert!(w(0, 4).conflicts_with(r(2, 2)));
+        assert!(!w(0, 4).conflicts_with(r(4, 4)), "distinct bytes");
+        assert!(!r(0, 8).conflicts_with(c(1, 1, 0, 8, Read)), "read/read");
+        assert!(w(0, 8).conflicts_with(ar(0, 8)), "atomic vs plain");
+        assert!(!aw(0, 4).conflicts_with(c(1, 1, 0, 4, AtomicWrite)), "same-size atomics");
+        assert!(aw(0, 4).conflicts_with(c(1, 1, 0, 2, AtomicWrite)), "mixed-size atomics");
+        assert!(!ar(0, 4).conflicts_with(c(1, 1, 0, 2, AtomicRead)), "atomic reads");
+    }
+
+    #[test]
+    fn same_access_fast_path() {
+        use AccessKind::*;
+        let old = c(3, 10, 0, 8, Write);
+        assert!(is_same_access(old, c(3, 12, 0, 8, Read), 10));
+        assert!(is_same_access(old, c(3, 12, 0, 8, Write), 10));
+        assert!(!is_same_access(old, c(3, 12, 0, 8, Write), 11), "released since");
+        assert!(!is_same_access(old, c(4, 12, 0, 8, Write), 10), "other thread");
+        assert!(!is_same_access(old, c(3, 12, 0, 4, Write), 10), "other bytes");
+        assert!(!is_same_access(c(3, 10, 0, 8, Read), c(3, 12, 0, 8, Write), 10), "stronger");
+        assert!(!is_same_access(old, c(3, 12, 0, 8, AtomicWrite), 10));
+    }
+
+    #[test]
+    fn check_finds_race_and_picks_cells() {
+        use AccessKind::*;
+        let other_write = c(1, 7, 0, 8, Write);
+        let cells = [other_write, Cell::EMPTY];
+        let v = check(&cells, c(2, 3, 0, 8, Read), |_| false, 0);
+        assert_eq!(v.race, Some(other_write));
+        assert_eq!(v.store_at, 1);
+        let v = check(&cells, c(2, 3, 0, 8, Read), |_| true, 0);
+        assert_eq!(v.race, None);
+        let v = check(&cells, c(2, 3, 0, 8, Write), |_| true, 0);
+        assert_eq!((v.race, v.store_at, v.clear), (None, 1, 1), "ordered write makes it redundant");
+        let cells = [c(2, 1, 0, 8, Read), c(1, 1, 0, 8, Read)];
+        let v = check(&cells, c(2, 3, 0, 8, Write), |_| false, 1);
+        assert_eq!(v.race, Some(cells[1]));
+        assert_eq!(v.store_at, 0, "own cell reused");
+    }
+
+    #[test]
+    fn split_granules() {
+        let v: Vec<_> = split(6, 4).collect();
+        assert_eq!(v, vec![(0, 6, 2), (8, 0, 2)]);
+        let v: Vec<_> = split(16, 17).collect();
+        assert_eq!(v, vec![(16, 0, 8), (24, 0, 8), (32, 0, 1)]);
+        assert_eq!(split(5, 0).count(), 0);
+    }
+}
