@@ -1,0 +1,623 @@
+//! The expansion of `#[race_check]`: a pure `TokenStream → TokenStream`.
+//!
+//! # What is rewritten
+//!
+//! Places reached through memory that another thread could share:
+//!
+//! * `*E` (raw pointers, references, `Box`, any `Deref`), indexing `E[i]`,
+//!   and field projections of those (`(*p).a.b[i].c`);
+//! * fields of a path (`self.len`, `s.x`): `self` is usually a reference;
+//! * statics: paths whose last segment is SCREAMING_CASE (`COUNTER`,
+//!   `crate::BUF[i]`). Writes need a `static mut`; reads of consts are
+//!   harmless (read-only memory never races).
+//!
+//! Each is rewritten by the context it appears in:
+//!
+//! | context | rewrite |
+//! |---|---|
+//! | value, place free of side effects | `{ __rt::read(&raw const P, SITE); P }` (moves still work) |
+//! | value, other places; operands of comparisons | `(*__rt::read_place(&raw const P, SITE))` |
+//! | static in a value context | `{ let _ = __rt::read_val(&P, SITE); P }` |
+//! | static compared (`X == 1`) | `{ let _ = __rt::read_val(&X, SITE); X == 1 }` |
+//! | `P = v` | `*__rt::write_place(&raw mut P, SITE) = v` |
+//! | `P op= v` | `*__rt::update_place(&raw mut P, SITE) op= v` |
+//!
+//! The user's tokens keep their spans, so `unsafe` requirements, borrow
+//! errors and lints still point at user code; assignment still evaluates the
+//! value before the place. Every fn and closure gets a frame
+//! (`let __racecheck_frame = __rt::enter(&FN_INFO);`) except async ones,
+//! whose bodies run across threads.
+//!
+//! # What is not (yet) rewritten
+//!
+//! Places in place contexts (`&P`, method receivers, `match` scrutinees,
+//! `if let`), the pointer operand of `*`, macro invocations, const contexts
+//! (const fns, array lengths, const generics, patterns), plain locals.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{parse_quote, BinOp, Block, Expr, ImplItem, Item, ItemFn, ItemImpl, ItemMod, ItemTrait, Stmt, TraitItem, UnOp};
+
+use crate::attr::Args;
+
+/// What the expansion needs to know about its surroundings.
+pub struct Config {
+    /// Rewrite accesses (set under the racecheck CLI); otherwise identity.
+    pub instrument: bool,
+    /// Absolute path of the source file, when known; else `file!()`.
+    pub file: Option<String>,
+}
+
+/// Expand `#[race_check(args)] item`.
+pub fn expand(args: TokenStream, item: TokenStream, config: &Config) -> TokenStream {
+    let args: Args = match syn::parse2(args) {
+        Ok(a) => a,
+        Err(e) => return with_error(e, item),
+    };
+    let mut parsed: Item = match syn::parse2(item.clone()) {
+        Ok(i) => i,
+        Err(e) => return with_error(e, item),
+    };
+    let supported = match &parsed {
+        Item::Fn(_) | Item::Impl(_) | Item::Trait(_) => true,
+        Item::Mod(m) => m.content.is_some(),
+        _ => false,
+    };
+    if !supported {
+        let e = syn::Error::new_spanned(
+            &parsed,
+            "#[race_check] applies to a fn, an impl, a trait or an inline `mod m { … }`",
+        );
+        return with_error(e, item);
+    }
+    if args.skip || !config.instrument {
+        return item;
+    }
+    let mut ins = Instrumenter { config, names: Vec::new() };
+    ins.item(&mut parsed, None);
+    parsed.into_token_stream()
+}
+
+fn with_error(e: syn::Error, item: TokenStream) -> TokenStream {
+    let err = e.to_compile_error();
+    quote!(#err #item)
+}
+
+/// Is this attribute a `#[race_check…]` of its own (to be expanded by itself)?
+fn is_race_check_attr(a: &syn::Attribute) -> bool {
+    a.path().segments.last().is_some_and(|s| s.ident == "race_check")
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Ctx {
+    /// The value is read (copied or moved).
+    Value,
+    /// The place is only borrowed by reference (comparison operands).
+    AutoRef,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Kind {
+    /// Rooted at a SCREAMING_CASE path: a static or a const.
+    Static,
+    /// Through `*`, indexing, or fields of a path.
+    Memory,
+}
+
+struct Instrumenter<'c> {
+    config: &'c Config,
+    /// Names of the enclosing functions, relative to `module_path!()`.
+    names: Vec<String>,
+}
+
+impl Instrumenter<'_> {
+    fn item(&mut self, item: &mut Item, prefix: Option<&str>) {
+        match item {
+            Item::Fn(f) => self.item_fn(f, prefix),
+            Item::Impl(i) => self.item_impl(i),
+            Item::Mod(m) => self.item_mod(m),
+            Item::Trait(t) => self.item_trait(t),
+            _ => {}
+        }
+    }
+
+    fn item_fn(&mut self, f: &mut ItemFn, prefix: Option<&str>) {
+        if f.sig.constness.is_some() || f.attrs.iter().any(is_race_check_attr) {
+            return;
+        }
+        let name = join(prefix, &f.sig.ident.to_string());
+        let frame = f.sig.asyncness.is_none();
+        self.body(name, &mut f.block, frame);
+    }
+
+    fn item_impl(&mut self, imp: &mut ItemImpl) {
+        if imp.attrs.iter().any(is_race_check_attr) {
+            return;
+        }
+        let ty = type_name(&imp.self_ty);
+        let owner = match &imp.trait_ {
+            Some((_, path, _)) => {
+                let tr = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                format!("<{{self}}{ty} as {tr}>")
+            }
+            None => ty,
+        };
+        for it in &mut imp.items {
+            if let ImplItem::Fn(m) = it {
+                if m.sig.constness.is_some() || m.attrs.iter().any(is_race_check_attr) {
+                    continue;
+                }
+                let name = format!("{owner}::{}", m.sig.ident);
+                let frame = m.sig.asyncness.is_none();
+                self.body(name, &mut m.block, frame);
+            }
+        }
+    }
+
+    fn item_trait(&mut self, tr: &mut ItemTrait) {
+        if tr.attrs.iter().any(is_race_check_attr) {
+            return;
+        }
+        let owner = tr.ident.to_string();
+        for it in &mut tr.items {
+            if let TraitItem::Fn(m) = it {
+                if m.sig.constness.is_some() || m.attrs.iter().any(is_race_check_attr) {
+                    continue;
+                }
+                if let Some(block) = &mut m.default {
+                    let name = format!("{owner}::{}", m.sig.ident);
+                    let frame = m.sig.asyncness.is_none();
+                    self.body(name, block, frame);
+                }
+            }
+        }
+    }
+
+    fn item_mod(&mut self, m: &mut ItemMod) {
+        if m.attrs.iter().any(is_race_check_attr) {
+            return;
+        }
+        if let Some((_, items)) = &mut m.content {
+            for it in items {
+                self.item(it, None);
+            }
+        }
+    }
+
+    /// Instrument a function body and, unless async, give it a frame.
+    fn body(&mut self, name: String, block: &mut Block, frame: bool) {
+        self.names.push(name.clone());
+        self.visit_block_mut(block);
+        self.names.pop();
+        if frame {
+            let info = self.fn_info(&name);
+            let inner = Block { brace_token: block.brace_token, stmts: std::mem::take(&mut block.stmts) };
+            block.stmts = vec![
+                parse_quote!(let __racecheck_frame = ::racecheck::__rt::enter(#info);),
+                Stmt::Expr(Expr::Block(syn::ExprBlock { attrs: vec![], label: None, block: inner }), None),
+            ];
+        }
+    }
+
+    fn current_name(&self) -> String {
+        self.names.last().cloned().unwrap_or_else(|| "{{unknown}}".to_string())
+    }
+
+    fn fn_info(&self, name: &str) -> TokenStream {
+        let name = module_relative(name);
+        quote!({
+            static __RACECHECK_FN: ::racecheck::__rt::FnInfo =
+                ::racecheck::__rt::FnInfo { name: #name };
+            &__RACECHECK_FN
+        })
+    }
+
+    /// A `&'static Site` for an access starting at `span`.
+    fn site(&self, span: Span) -> TokenStream {
+        let start = span.start();
+        let (line, col) = (start.line as u32, start.column as u32 + 1);
+        let func = module_relative(&self.current_name());
+        let file = match &self.config.file {
+            Some(f) => quote!(#f),
+            None => quote!(file!()),
+        };
+        quote_spanned!(span=> {
+            static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                func: #func,
+                file: #file,
+                line: #line,
+                col: #col,
+            };
+            &__RACECHECK_SITE
+        })
+    }
+
+    /// Visit an expression whose value is used in context `ctx`.
+    fn expr(&mut self, e: &mut Expr, ctx: Ctx) {
+        match e {
+            Expr::Paren(p) => self.expr(&mut p.expr, ctx),
+            Expr::Group(g) => self.expr(&mut g.expr, ctx),
+            Expr::Field(_) | Expr::Index(_) | Expr::Path(_) => self.read(e, ctx),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => self.read(e, ctx),
+            Expr::Assign(a) => {
+                self.expr(&mut a.right, Ctx::Value);
+                if classify(&a.left).is_some() {
+                    self.place_children(&mut a.left);
+                    let site = self.site(a.left.span());
+                    let left = &a.left;
+                    a.left = Box::new(parse_quote!(*::racecheck::__rt::write_place(&raw mut #left, #site)));
+                } else {
+                    self.assignee(&mut a.left);
+                }
+            }
+            Expr::Binary(b) if is_compound_assign(&b.op) => {
+                self.expr(&mut b.right, Ctx::Value);
+                if classify(&b.left).is_some() {
+                    self.place_children(&mut b.left);
+                    let site = self.site(b.left.span());
+                    let left = &b.left;
+                    b.left = Box::new(parse_quote!(*::racecheck::__rt::update_place(&raw mut #left, #site)));
+                } else {
+                    self.assignee(&mut b.left);
+                }
+            }
+            Expr::Binary(b) if is_comparison(&b.op) => {
+                let mut prefix: Vec<Stmt> = Vec::new();
+                for operand in [&mut b.left, &mut b.right] {
+                    match classify(operand) {
+                        Some(Kind::Static) => {
+                            self.place_children(operand);
+                            if is_pure(operand) {
+                                prefix.push(self.static_read_stmt(operand));
+                            }
+                        }
+                        Some(Kind::Memory) => self.read(operand, Ctx::AutoRef),
+                        None => self.expr(operand, Ctx::Value),
+                    }
+                }
+                if !prefix.is_empty() {
+                    let cmp = e.clone();
+                    *e = parse_quote!({ #(#prefix)* #cmp });
+                }
+            }
+            Expr::Reference(r) => self.place_children(&mut r.expr),
+            Expr::RawAddr(r) => self.place_children(&mut r.expr),
+            Expr::MethodCall(m) => {
+                self.place_children(&mut m.receiver);
+                for a in &mut m.args {
+                    self.expr(a, Ctx::Value);
+                }
+            }
+            Expr::Call(c) => {
+                self.place_children(&mut c.func);
+                for a in &mut c.args {
+                    self.expr(a, Ctx::Value);
+                }
+            }
+            Expr::Match(m) => {
+                self.place_children(&mut m.expr);
+                for arm in &mut m.arms {
+                    if let Some((_, g)) = &mut arm.guard {
+                        self.expr(g, Ctx::Value);
+                    }
+                    self.expr(&mut arm.body, Ctx::Value);
+                }
+            }
+            Expr::Let(l) => self.place_children(&mut l.expr),
+            Expr::Struct(s) => {
+                for f in &mut s.fields {
+                    self.expr(&mut f.expr, Ctx::Value);
+                }
+                if let Some(rest) = &mut s.rest {
+                    self.place_children(rest);
+                }
+            }
+            Expr::Repeat(r) => self.expr(&mut r.expr, Ctx::Value),
+            Expr::Await(a) => self.place_children(&mut a.base),
+            Expr::Closure(c) => {
+                let name = format!("{}::{{{{closure}}}}", self.current_name());
+                self.names.push(name.clone());
+                self.expr(&mut c.body, Ctx::Value);
+                self.names.pop();
+                let is_async = c.asyncness.is_some() || matches!(&*c.body, Expr::Async(_));
+                if !is_async {
+                    let info = self.fn_info(&name);
+                    let body = &c.body;
+                    c.body = Box::new(parse_quote!({
+                        let __racecheck_frame = ::racecheck::__rt::enter(#info);
+                        #body
+                    }));
+                }
+            }
+            Expr::Const(_) | Expr::Macro(_) | Expr::Verbatim(_) => {}
+            _ => visit_mut::visit_expr_mut(self, e),
+        }
+    }
+
+    /// The left side of an assignment that is not a checked place: a local,
+    /// `_`, or a destructuring pattern. Only nested value expressions count.
+    fn assignee(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Tuple(t) => t.elems.iter_mut().for_each(|x| self.assignee(x)),
+            Expr::Array(a) => a.elems.iter_mut().for_each(|x| self.assignee(x)),
+            Expr::Paren(p) => self.assignee(&mut p.expr),
+            Expr::Path(_) | Expr::Infer(_) | Expr::Range(_) => {}
+            Expr::Call(c) => c.args.iter_mut().for_each(|x| self.assignee(x)),
+            Expr::Struct(s) => s.fields.iter_mut().for_each(|f| self.assignee(&mut f.expr)),
+            _ => self.place_children(e),
+        }
+    }
+
+    /// A place in a context that neither reads nor writes it as a whole:
+    /// instrument only what its evaluation computes (indices, pointer values).
+    fn place_children(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Field(f) => self.place_children(&mut f.base),
+            Expr::Index(i) => {
+                self.place_children(&mut i.expr);
+                self.expr(&mut i.index, Ctx::Value);
+            }
+            Expr::Paren(p) => self.place_children(&mut p.expr),
+            Expr::Group(g) => self.place_children(&mut g.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => self.place_children(&mut u.expr),
+            Expr::Path(_) => {}
+            _ => self.expr(e, Ctx::Value),
+        }
+    }
+
+    /// A place expression read in context `ctx`.
+    fn read(&mut self, e: &mut Expr, ctx: Ctx) {
+        let kind = classify(e);
+        self.place_children(e);
+        let Some(kind) = kind else { return };
+        let pure = is_pure(e);
+        let span = e.span();
+        let site = self.site(span);
+        let place = e.clone();
+        *e = match (kind, ctx, pure) {
+            (Kind::Static, _, false) => return,
+            (Kind::Static, _, true) => {
+                let stmt = self.static_read_stmt(&place);
+                parse_quote_spanned!(span=> { #stmt #place })
+            }
+            (Kind::Memory, Ctx::Value, true) => {
+                parse_quote_spanned!(span=> { ::racecheck::__rt::read(&raw const #place, #site); #place })
+            }
+            (Kind::Memory, _, _) => {
+                parse_quote_spanned!(span=> (*::racecheck::__rt::read_place(&raw const #place, #site)))
+            }
+        };
+    }
+
+    /// `#[allow(static_mut_refs)] let _ = read_val(&X, SITE);`
+    fn static_read_stmt(&self, place: &Expr) -> Stmt {
+        let site = self.site(place.span());
+        parse_quote!(#[allow(static_mut_refs)] let _ = ::racecheck::__rt::read_val(&#place, #site);)
+    }
+}
+
+macro_rules! parse_quote_spanned {
+    ($span:expr=> $($t:tt)*) => {
+        syn::parse2(quote_spanned!($span=> $($t)*)).expect("racecheck: generated expression parses")
+    };
+}
+use parse_quote_spanned;
+
+impl VisitMut for Instrumenter<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        self.expr(e, Ctx::Value);
+    }
+
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        let prefix = self.current_name();
+        self.item(item, Some(&prefix));
+    }
+
+    // Const contexts and non-expressions: nothing to instrument, and a
+    // runtime call there would not compile.
+    fn visit_pat_mut(&mut self, _: &mut syn::Pat) {}
+    fn visit_type_mut(&mut self, _: &mut syn::Type) {}
+    fn visit_generic_argument_mut(&mut self, _: &mut syn::GenericArgument) {}
+    fn visit_attribute_mut(&mut self, _: &mut syn::Attribute) {}
+    fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+}
+
+/// A function name relative to `module_path!()`, as a `concat!` expression.
+/// `{self}` marks where the module path goes inside `<… as Trait>`.
+fn module_relative(name: &str) -> TokenStream {
+    match name.strip_prefix("<{self}") {
+        Some(rest) => quote!(concat!("<", module_path!(), "::", #rest)),
+        None => quote!(concat!(module_path!(), "::", #name)),
+    }
+}
+
+fn join(prefix: Option<&str>, name: &str) -> String {
+    match prefix {
+        Some(p) => format!("{p}::{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// `Ring<T>` → `Ring`; other types as written.
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+        }
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}
+
+fn is_compound_assign(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::AddAssign(_)
+            | BinOp::SubAssign(_)
+            | BinOp::MulAssign(_)
+            | BinOp::DivAssign(_)
+            | BinOp::RemAssign(_)
+            | BinOp::BitXorAssign(_)
+            | BinOp::BitAndAssign(_)
+            | BinOp::BitOrAssign(_)
+            | BinOp::ShlAssign(_)
+            | BinOp::ShrAssign(_)
+    )
+}
+
+fn is_comparison(op: &BinOp) -> bool {
+    matches!(op, BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_))
+}
+
+/// SCREAMING_CASE, at least two characters: a static or a const by Rust's
+/// naming convention (`non_upper_case_globals`).
+fn is_static_path(p: &syn::ExprPath) -> bool {
+    if p.qself.is_some() {
+        return false;
+    }
+    let Some(last) = p.path.segments.last() else { return false };
+    if !last.arguments.is_none() {
+        return false;
+    }
+    let s = last.ident.to_string();
+    s.len() >= 2
+        && s.chars().any(|c| c.is_ascii_uppercase())
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Which kind of checked place `e` is, if any.
+fn classify(e: &Expr) -> Option<Kind> {
+    let mut cur = e;
+    let mut projected = false;
+    loop {
+        match cur {
+            Expr::Paren(p) => cur = &p.expr,
+            Expr::Group(g) => cur = &g.expr,
+            Expr::Field(f) => {
+                projected = true;
+                cur = &f.base;
+            }
+            Expr::Index(i) => return classify_index_base(&i.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => return Some(Kind::Memory),
+            Expr::Path(p) if is_static_path(p) => return Some(Kind::Static),
+            Expr::Path(_) if projected => return Some(Kind::Memory),
+            _ => return None,
+        }
+    }
+}
+
+/// Indexing is a checked place whatever its base, but a static base keeps its
+/// static treatment (a const array is not addressable with `&raw`).
+fn classify_index_base(base: &Expr) -> Option<Kind> {
+    match classify(base) {
+        Some(Kind::Static) => Some(Kind::Static),
+        _ => Some(Kind::Memory),
+    }
+}
+
+/// Free of side effects, so evaluating it twice is harmless: paths,
+/// literals, fields, derefs, and indexing by those.
+fn is_pure(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) | Expr::Lit(_) => true,
+        Expr::Paren(p) => is_pure(&p.expr),
+        Expr::Group(g) => is_pure(&g.expr),
+        Expr::Field(f) => is_pure(&f.base),
+        Expr::Index(i) => is_pure(&i.expr) && is_pure(&i.index),
+        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => is_pure(&u.expr),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(instrument: bool) -> Config {
+        Config { instrument, file: Some("/src/lib.rs".into()) }
+    }
+
+    fn pretty(ts: TokenStream) -> String {
+        let file: syn::File = syn::parse2(ts).expect("expansion parses as a file");
+        prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn identity_without_instrumentation() {
+        let item: TokenStream = "fn f(p: *mut u32) { unsafe { *p += 1; } }".parse().unwrap();
+        let out = expand(TokenStream::new(), item.clone(), &cfg(false));
+        assert_eq!(out.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn bad_arguments_and_items_are_errors_with_the_item_kept() {
+        let item: TokenStream = "fn f() {}".parse().unwrap();
+        let out = expand("bogus".parse().unwrap(), item.clone(), &cfg(true)).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("fn f"), "{out}");
+        let out = expand("skip, skip".parse().unwrap(), item, &cfg(true)).to_string();
+        assert!(out.contains("duplicate `skip` argument"), "{out}");
+        let out = expand(TokenStream::new(), "struct S;".parse().unwrap(), &cfg(false)).to_string();
+        assert!(out.contains("applies to a fn"), "{out}");
+    }
+
+    #[test]
+    fn rewrites_reads_writes_and_compound_assignment() {
+        let item: TokenStream = r#"
+fn f(p: *mut u32, s: &S) {
+    unsafe {
+        let v = *p;
+        *p = v + 1;
+        (*p) += 2;
+        COUNTER = COUNTER + s.n;
+        let w = *p.add(1);
+        if s.n == 3 {}
+    }
+}"#
+        .parse()
+        .unwrap();
+        let out = pretty(expand(TokenStream::new(), item, &cfg(true)));
+        let expect = [
+            "let __racecheck_frame = ::racecheck::__rt::enter",
+            "::racecheck::__rt::read(&raw const *p,",
+            "*::racecheck::__rt::write_place(&raw mut *p,",
+            "*::racecheck::__rt::update_place(&raw mut (*p),",
+            "*::racecheck::__rt::write_place(&raw mut COUNTER,",
+            "::racecheck::__rt::read_val(&COUNTER,",
+            "::racecheck::__rt::read(&raw const s.n,",
+            "(*::racecheck::__rt::read_place(&raw const *p.add(1),",
+            "(*::racecheck::__rt::read_place(&raw const s.n,",
+            "line: 4u32",
+            "col: 17u32",
+        ];
+        let squeezed: String = out.chars().filter(|c| !c.is_whitespace()).collect();
+        for e in expect {
+            let e: String = e.chars().filter(|c| !c.is_whitespace()).collect();
+            assert!(squeezed.contains(&e), "missing `{e}` in\n{out}");
+        }
+    }
+
+    #[test]
+    fn closures_get_frames_and_skip_is_respected() {
+        let item: TokenStream = r#"
+mod m {
+    fn outer() { let c = || unsafe { X = 1 }; c(); }
+    #[race_check(skip)]
+    fn skipped(p: *mut u8) { unsafe { *p = 0 } }
+    impl T { fn m(&self) -> u8 { self.a } }
+    impl Drop for T { fn drop(&mut self) { self.a = 0; } }
+    const fn c() -> usize { N + 1 }
+}"#
+        .parse()
+        .unwrap();
+        let out = pretty(expand(TokenStream::new(), item, &cfg(true)));
+        assert!(out.contains(r#""outer::{{closure}}""#), "{out}");
+        assert!(out.contains(r#""T::m""#), "{out}");
+        assert!(out.contains(r#"concat!("<", module_path!(), "::", "T as Drop>::drop")"#), "{out}");
+        let skipped = out.split("fn skipped").nth(1).unwrap().split("impl T").next().unwrap();
+        assert!(!skipped.contains("racecheck::__rt"), "{skipped}");
+        let c = out.split("const fn c").nth(1).unwrap();
+        assert!(!c.contains("racecheck::__rt"), "{c}");
+    }
+}
