@@ -1,1 +1,3 @@
-fn main(){}
+fn main() {
+    racecheck_cli::main_impl(std::env::args_os().collect())
+}

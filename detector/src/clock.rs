@@ -41,7 +41,7 @@ pub type Epoch = u64;
 pub struct VClock(Vec<Epoch>);
 
 impl VClock {
-    pub fn new() -> VClock {
+    pub const fn new() -> VClock {
         VClock(Vec::new())
     }
 

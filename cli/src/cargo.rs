@@ -1,0 +1,248 @@
+//! Driving cargo: an instrumented build in its own target directory, then
+//! running what it built.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use crate::errors::Error;
+use crate::wrapper;
+use crate::wrapsyms;
+
+/// Where the runtime writes how many races each process found.
+pub const ENV_REPORT_DIR: &str = "__RACECHECK_REPORT_DIR";
+
+fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+fn rustc() -> OsString {
+    std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into())
+}
+
+fn output(cmd: &mut Command, program: &str) -> Result<String, Error> {
+    let out = cmd.output().map_err(|source| Error::Spawn { program: program.into(), source })?;
+    if !out.status.success() {
+        return Err(Error::Toolchain(format!(
+            "`{program}` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The active toolchain.
+pub struct Toolchain {
+    pub host: String,
+    pub release: String,
+    pub sysroot: PathBuf,
+}
+
+pub fn toolchain() -> Result<Toolchain, Error> {
+    let vv = output(Command::new(rustc()).arg("-vV"), "rustc -vV")?;
+    let field = |k: &str| vv.lines().find_map(|l| l.strip_prefix(k)).map(str::trim).map(String::from);
+    let host = field("host:").ok_or_else(|| Error::Toolchain("rustc -vV printed no host".into()))?;
+    let release = field("release:").unwrap_or_default();
+    let sysroot = PathBuf::from(output(Command::new(rustc()).args(["--print", "sysroot"]), "rustc --print sysroot")?.trim());
+    Ok(Toolchain { host, release, sysroot })
+}
+
+/// What `cargo metadata` says about the workspace.
+pub struct Workspace {
+    pub target_dir: PathBuf,
+    pub root: PathBuf,
+}
+
+pub fn workspace(manifest_path: Option<&Path>) -> Result<Workspace, Error> {
+    let mut cmd = Command::new(cargo());
+    cmd.args(["metadata", "--no-deps", "--format-version", "1"]);
+    if let Some(m) = manifest_path {
+        cmd.arg("--manifest-path").arg(m);
+    }
+    let manifest = manifest_path.map(|p| p.display().to_string()).unwrap_or_else(|| "the current directory".into());
+    let out = cmd.output().map_err(|source| Error::Spawn { program: "cargo metadata".into(), source })?;
+    if !out.status.success() {
+        let detail = String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("error: ").to_string();
+        return Err(Error::Metadata { manifest, detail });
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::Metadata { manifest: manifest.clone(), detail: e.to_string() })?;
+    let get = |k: &str| {
+        v[k].as_str()
+            .map(PathBuf::from)
+            .ok_or_else(|| Error::Metadata { manifest: manifest.clone(), detail: format!("no `{k}` in cargo metadata") })
+    };
+    Ok(Workspace { target_dir: get("target_directory")?, root: get("workspace_root")? })
+}
+
+/// Everything set up for an instrumented cargo invocation.
+pub struct Session {
+    pub host: String,
+    pub target_dir: PathBuf,
+    pub report_dir: PathBuf,
+    env: Vec<(String, OsString)>,
+}
+
+impl Session {
+    pub fn new(manifest_path: Option<&Path>) -> Result<Session, Error> {
+        let ws = workspace(manifest_path)?;
+        let tc = toolchain()?;
+        let wraps = match wrapsyms::find_libstd(&tc.sysroot, &tc.host) {
+            Some(libstd) => wrapsyms::discover(&libstd, &tc.release)?,
+            None => wrapsyms::Wraps {
+                symbols: vec![],
+                warnings: vec![format!("no libstd for {} in {}: std is not covered", tc.host, tc.sysroot.display())],
+            },
+        };
+        for w in &wraps.warnings {
+            eprintln!("racecheck: warning: {w}");
+        }
+        let target_dir = ws.target_dir.join("racecheck");
+        std::fs::create_dir_all(&target_dir).map_err(|source| Error::Write { path: target_dir.clone(), source })?;
+        let wraps_rs = target_dir.join("wraps.rs");
+        let source = wraps.runtime_source();
+        if std::fs::read_to_string(&wraps_rs).ok().as_deref() != Some(source.as_str()) {
+            std::fs::write(&wraps_rs, source).map_err(|source| Error::Write { path: wraps_rs.clone(), source })?;
+        }
+        let report_dir = target_dir.join(format!("reports-{}", std::process::id()));
+        std::fs::create_dir_all(&report_dir).map_err(|source| Error::Write { path: report_dir.clone(), source })?;
+
+        let exe = std::env::current_exe().map_err(|source| Error::Spawn { program: "racecheck".into(), source })?;
+        let mut rustflags: Vec<String> = match std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+            Ok(s) if !s.is_empty() => s.split('\x1f').map(String::from).collect(),
+            _ => std::env::var("RUSTFLAGS")
+                .map(|s| s.split_whitespace().map(String::from).collect())
+                .unwrap_or_default(),
+        };
+        rustflags.extend(["--cfg".to_string(), "racecheck".to_string()]);
+        let env = vec![
+            ("RUSTC_WRAPPER".to_string(), exe.into_os_string()),
+            (wrapper::ENV_WRAPPER.to_string(), "1".into()),
+            (wrapper::ENV_INNER.to_string(), std::env::var_os("RUSTC_WRAPPER").unwrap_or_default()),
+            (wrapper::ENV_LINK_ARGS.to_string(), wraps.link_args().join("\x1f").into()),
+            ("RACECHECK_WRAPS_RS".to_string(), wraps_rs.into_os_string()),
+            ("CARGO_ENCODED_RUSTFLAGS".to_string(), rustflags.join("\x1f").into()),
+        ];
+        Ok(Session { host: tc.host, target_dir, report_dir, env })
+    }
+
+    /// `cargo <subcommand> --target <host> --target-dir <ours> <args>` with
+    /// JSON messages; returns the executables built.
+    pub fn build(&self, subcommand: &str, args: &[String]) -> Result<Vec<Artifact>, Error> {
+        let mut cmd = Command::new(cargo());
+        cmd.arg(subcommand)
+            .args(["--message-format=json-render-diagnostics", "--target", &self.host])
+            .arg("--target-dir")
+            .arg(&self.target_dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.env_remove("RUSTFLAGS");
+        let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
+        let mut artifacts = vec![];
+        let stdout = child.stdout.take().expect("piped");
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            if v["reason"] != "compiler-artifact" {
+                continue;
+            }
+            let Some(exe) = v["executable"].as_str() else { continue };
+            artifacts.push(Artifact {
+                executable: PathBuf::from(exe),
+                name: v["target"]["name"].as_str().unwrap_or("?").to_string(),
+                kinds: v["target"]["kind"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+                    .unwrap_or_default(),
+                is_test: v["profile"]["test"].as_bool().unwrap_or(false),
+                package_dir: v["manifest_path"]
+                    .as_str()
+                    .and_then(|m| Path::new(m).parent().map(Path::to_path_buf))
+                    .unwrap_or_default(),
+            });
+        }
+        let status = child.wait().map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
+        if !status.success() {
+            return Err(Error::Build { status: describe(status) });
+        }
+        Ok(artifacts)
+    }
+
+    /// Run one built program; returns its outcome.
+    pub fn execute(&self, exe: &Path, args: &[String], cwd: &Path) -> Result<Outcome, Error> {
+        clear_dir(&self.report_dir);
+        let status = Command::new(exe)
+            .args(args)
+            .current_dir(cwd)
+            .env(ENV_REPORT_DIR, &self.report_dir)
+            .status()
+            .map_err(|source| Error::Spawn { program: exe.display().to_string(), source })?;
+        Ok(Outcome { status, races: read_race_counts(&self.report_dir) })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.report_dir);
+    }
+}
+
+/// An executable cargo built.
+#[derive(Debug)]
+pub struct Artifact {
+    pub executable: PathBuf,
+    pub name: String,
+    pub kinds: Vec<String>,
+    pub is_test: bool,
+    pub package_dir: PathBuf,
+}
+
+/// How one run of a built program ended.
+pub struct Outcome {
+    pub status: ExitStatus,
+    /// Races its processes reported.
+    pub races: u64,
+}
+
+pub fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("signal {s} ({})", signal_name(s)),
+        _ => "an unknown status".into(),
+    }
+}
+
+pub fn signal_name(s: i32) -> &'static str {
+    match s {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+fn clear_dir(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn read_race_counts(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|s| s.trim().parse::<u64>().ok())
+        .sum()
+}

@@ -1,0 +1,265 @@
+//! The `racecheck` command: builds a crate with race detection, runs it or
+//! its tests, and exits 66 when races were found.
+//!
+//! `main` stays thin: this library parses, drives cargo and decides the exit
+//! status; the detection itself lives in the program's runtime.
+
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub mod cargo;
+pub mod errors;
+pub mod exit_codes;
+pub mod wrapper;
+pub mod wrapsyms;
+
+use errors::Error;
+
+#[derive(Parser, Debug)]
+#[command(name = "racecheck", version, about = "Find data races in Rust programs, on stable Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Build a binary with race detection and run it: racecheck run [--bin NAME] [-- ARGS]
+    Run(RunArgs),
+    /// Build the tests with race detection and run them: racecheck test [CARGO TEST ARGS] [-- HARNESS ARGS]
+    Test(TestArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Name of the bin target to run
+    #[arg(long, value_name = "NAME")]
+    bin: Option<String>,
+    /// Name of the example to run
+    #[arg(long, value_name = "NAME")]
+    example: Option<String>,
+    /// Package with the target to run
+    #[arg(short, long, value_name = "SPEC")]
+    package: Option<String>,
+    /// Build in release mode
+    #[arg(short, long)]
+    release: bool,
+    /// Build with the given profile
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Features to activate
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    features: Vec<String>,
+    /// Activate all features
+    #[arg(long)]
+    all_features: bool,
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    no_default_features: bool,
+    /// Arguments for the program
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct TestArgs {
+    /// cargo test's own arguments (`--release`, `-p`, `--test NAME`, a test
+    /// name filter, …), then `--` and arguments for the test harness
+    #[arg(allow_hyphen_values = true, trailing_var_arg = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+/// Entry point of both binaries. Never returns.
+pub fn main_impl(args: Vec<OsString>) -> ! {
+    if std::env::var_os(wrapper::ENV_WRAPPER).is_some() {
+        wrapper::run(args);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK });
+        }
+    };
+    let result = match cli.command {
+        Cmd::Run(a) => run(a),
+        Cmd::Test(a) => test(a),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            e.display_to_stderr();
+            std::process::exit(e.process_exit_code());
+        }
+    }
+}
+
+/// The exit status that says "races found", from `RACECHECK_OPTIONS`,
+/// checked with the runtime's own parser so both reject the same things.
+fn race_exit_code() -> Result<i32, Error> {
+    let text = std::env::var("RACECHECK_OPTIONS").unwrap_or_default();
+    racecheck_detector::options::Options::parse(&text)
+        .map(|o| o.exitcode)
+        .map_err(|e| Error::Options { key: e.key, message: e.message })
+}
+
+fn run(a: RunArgs) -> Result<i32, Error> {
+    let races_code = race_exit_code()?;
+    let session = cargo::Session::new(a.manifest_path.as_deref())?;
+    let mut cargo_args = vec![];
+    if let Some(m) = &a.manifest_path {
+        cargo_args.extend(["--manifest-path".to_string(), m.display().to_string()]);
+    }
+    for (flag, value) in [("--bin", &a.bin), ("--example", &a.example), ("--package", &a.package), ("--profile", &a.profile)] {
+        if let Some(v) = value {
+            cargo_args.extend([flag.to_string(), v.clone()]);
+        }
+    }
+    if a.release {
+        cargo_args.push("--release".into());
+    }
+    for f in &a.features {
+        cargo_args.extend(["--features".to_string(), f.clone()]);
+    }
+    if a.all_features {
+        cargo_args.push("--all-features".into());
+    }
+    if a.no_default_features {
+        cargo_args.push("--no-default-features".into());
+    }
+    let artifacts = session.build("build", &cargo_args)?;
+    let wanted = if a.example.is_some() { "example" } else { "bin" };
+    let bins: Vec<_> = artifacts.iter().filter(|x| !x.is_test && x.kinds.iter().any(|k| k == wanted)).collect();
+    let bin = match bins.as_slice() {
+        [one] => *one,
+        [] => return Err(Error::NoBinary("no binary target to run in this package".into())),
+        many => {
+            let names: Vec<_> = many.iter().map(|b| b.name.as_str()).collect();
+            return Err(Error::NoBinary(format!(
+                "more than one binary to run; pick one with `--bin`: {}",
+                names.join(", ")
+            )));
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| bin.package_dir.clone());
+    let outcome = session.execute(&bin.executable, &a.args, &cwd)?;
+    if outcome.races > 0 {
+        return Ok(races_code);
+    }
+    if let Some(sig) = outcome.status.signal() {
+        eprintln!(
+            "racecheck: error: {} was killed by signal {sig} ({})",
+            bin.executable.display(),
+            cargo::signal_name(sig)
+        );
+        return Ok(exit_codes::CRASHED);
+    }
+    Ok(outcome.status.code().unwrap_or(exit_codes::TESTS_FAILED))
+}
+
+/// Options of `cargo test` that take a value (so it is not a test filter).
+const VALUE_OPTIONS: &[&str] = &[
+    "-p", "--package", "--exclude", "--bin", "--example", "--test", "--bench", "-F", "--features",
+    "--profile", "-j", "--jobs", "--color", "--config", "-Z", "--manifest-path", "--target-dir",
+    "--lockfile-path",
+];
+
+/// Split `racecheck test` arguments into cargo's and the harness's.
+fn split_test_args(args: &[String]) -> (Vec<String>, Vec<String>, Option<PathBuf>) {
+    let (before, after) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], args[i + 1..].to_vec()),
+        None => (args, vec![]),
+    };
+    let mut cargo_args = vec![];
+    let mut filters = vec![];
+    let mut manifest = None;
+    let mut i = 0;
+    while i < before.len() {
+        let a = &before[i];
+        if VALUE_OPTIONS.contains(&a.as_str()) && i + 1 < before.len() {
+            if a == "--manifest-path" {
+                manifest = Some(PathBuf::from(&before[i + 1]));
+            }
+            cargo_args.extend([a.clone(), before[i + 1].clone()]);
+            i += 2;
+            continue;
+        }
+        if let Some(m) = a.strip_prefix("--manifest-path=") {
+            manifest = Some(PathBuf::from(m));
+        }
+        if a.starts_with('-') {
+            cargo_args.push(a.clone());
+        } else {
+            filters.push(a.clone());
+        }
+        i += 1;
+    }
+    let mut harness = filters;
+    harness.extend(after);
+    (cargo_args, harness, manifest)
+}
+
+fn test(a: TestArgs) -> Result<i32, Error> {
+    let races_code = race_exit_code()?;
+    let (mut cargo_args, harness, manifest) = split_test_args(&a.args);
+    let session = cargo::Session::new(manifest.as_deref())?;
+    cargo_args.push("--no-run".into());
+    let artifacts = session.build("test", &cargo_args)?;
+    let tests: Vec<_> = artifacts.iter().filter(|x| x.is_test).collect();
+    let (mut races, mut racy, mut failed, mut crashed) = (0u64, vec![], vec![], vec![]);
+    for t in &tests {
+        eprintln!("racecheck: running {} ({})", t.name, t.executable.display());
+        let outcome = session.execute(&t.executable, &harness, &t.package_dir)?;
+        if outcome.races > 0 {
+            races += outcome.races;
+            racy.push(t.name.clone());
+        } else if let Some(sig) = outcome.status.signal() {
+            eprintln!("racecheck: error: test binary {} was killed by signal {sig} ({})", t.name, cargo::signal_name(sig));
+            crashed.push(t.name.clone());
+        } else if !outcome.status.success() {
+            failed.push(t.name.clone());
+        }
+    }
+    if races > 0 {
+        eprintln!(
+            "racecheck: found {races} data race(s) in {} of {} test binaries: {}",
+            racy.len(),
+            tests.len(),
+            racy.join(", ")
+        );
+        return Ok(races_code);
+    }
+    if !crashed.is_empty() {
+        return Ok(exit_codes::CRASHED);
+    }
+    if !failed.is_empty() {
+        eprintln!("racecheck: tests failed in: {}", failed.join(", "));
+        return Ok(exit_codes::TESTS_FAILED);
+    }
+    eprintln!("racecheck: no data races found in {} test binaries", tests.len());
+    Ok(exit_codes::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn test_args_split_filters_and_harness_args() {
+        let (cargo, harness, manifest) =
+            split_test_args(&s(&["--release", "-p", "demo", "racy", "--manifest-path", "x/Cargo.toml", "--", "--nocapture"]));
+        assert_eq!(cargo, s(&["--release", "-p", "demo", "--manifest-path", "x/Cargo.toml"]));
+        assert_eq!(harness, s(&["racy", "--nocapture"]));
+        assert_eq!(manifest, Some(PathBuf::from("x/Cargo.toml")));
+    }
+}

@@ -1,0 +1,94 @@
+//! The interface between code expanded by `#[race_check]` and the runtime.
+//! Hidden and unstable: only the macro calls it.
+//!
+//! Without `--cfg racecheck` every hook is an empty inline function, so code
+//! expanded by mistake outside the CLI still compiles and costs nothing.
+
+/// Where an access happened: emitted by the macro as a `static` per site.
+pub struct Site {
+    pub func: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// An annotated function or closure: emitted as a `static` per body.
+pub struct FnInfo {
+    pub name: &'static str,
+}
+
+/// Keeps a frame on the thread's shadow stack; pops it when dropped, also
+/// during unwinding.
+pub struct FrameGuard(#[allow(dead_code)] bool);
+
+/// Enter an annotated function. Must be called directly from that function
+/// (the runtime reads the function's return address through frame pointers).
+#[cfg_attr(racecheck, inline(never))]
+#[cfg_attr(not(racecheck), inline(always))]
+pub fn enter(f: &'static FnInfo) -> FrameGuard {
+    #[cfg(racecheck)]
+    return FrameGuard(crate::rt::enter(f, crate::rt::sys::grandcaller_pc()));
+    #[cfg(not(racecheck))]
+    {
+        let _ = f;
+        FrameGuard(false)
+    }
+}
+
+impl Drop for FrameGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        #[cfg(racecheck)]
+        if self.0 {
+            crate::rt::exit();
+        }
+    }
+}
+
+#[inline(always)]
+fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
+    #[cfg(racecheck)]
+    crate::rt::access(addr, size, write, site);
+    let _ = (addr, size, write, site);
+}
+
+/// A read of the place at `p`, which the caller then reads itself.
+#[inline(always)]
+pub fn read<T>(p: *const T, site: &'static Site) {
+    access(p as usize, core::mem::size_of::<T>(), false, site);
+}
+
+/// A read of a static or const; `r` points at it.
+#[inline(always)]
+pub fn read_val<T: ?Sized>(r: &T, site: &'static Site) {
+    access(r as *const T as *const u8 as usize, core::mem::size_of_val(r), false, site);
+}
+
+/// A read of the place at `p`, returned as a reference to read through.
+#[inline(always)]
+#[allow(clippy::mut_from_ref)]
+pub fn read_place<'a, T: ?Sized>(p: *const T, site: &'static Site) -> &'a T {
+    // SAFETY: the macro passes `&raw const P` for a place expression `P` that
+    // the user's code reads right away, in the same expression; the place is
+    // live and readable for that long (the user's own read requires it).
+    let r = unsafe { &*p };
+    access(p as *const u8 as usize, core::mem::size_of_val(r), false, site);
+    r
+}
+
+/// A write of the place at `p`, returned as a reference to assign through.
+#[inline(always)]
+#[allow(clippy::mut_from_ref)]
+pub fn write_place<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
+    access(p as usize, core::mem::size_of::<T>(), true, site);
+    // SAFETY: the macro passes `&raw mut P` for the assignee `P` of an
+    // assignment, which then assigns through the reference at once; the
+    // user's assignment requires `P` to be a live, mutable place.
+    unsafe { &mut *p }
+}
+
+/// A compound assignment (`P += v`): read and write of the place at `p`.
+#[inline(always)]
+pub fn update_place<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
+    write_place(p, site)
+}

@@ -1,0 +1,403 @@
+//! The live runtime: connects a running program to the detector's rules.
+//!
+//! Compiled only with `--cfg racecheck` (set by the CLI). Events arrive from
+//! code expanded by `#[race_check]` (`crate::__rt`), from LLVM's
+//! ThreadSanitizer pass on every other crate (`atomics`), from linker-wrapped
+//! pthread, allocator and std functions (`thread`, `alloc`, `stdwrap`).
+//!
+//! Hot state lives in a per-thread [`ThreadState`] reached through one
+//! const-initialised thread-local. Every hook first checks the thread's
+//! `busy` flag: the runtime's own allocations, locks and std calls re-enter
+//! the hooks, and must pass straight through (compare TSan's
+//! `ScopedIgnoreInterceptors`).
+
+use std::cell::Cell as StdCell;
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
+use std::sync::{Mutex, OnceLock};
+
+use racecheck_detector::history::{Event, Frame, History};
+use racecheck_detector::options::Options;
+use racecheck_detector::shadow::{self as rules, AccessKind, Cell, CELLS};
+use racecheck_detector::sync::{Effect, LoadOrd, RmwOrd, StoreOrd, SyncClock, ThreadClocks};
+use racecheck_detector::{Slot, VClock};
+
+use crate::__rt::{FnInfo, Site};
+
+pub mod alloc;
+pub mod atomics;
+mod report;
+pub mod shadow;
+mod stdwrap;
+mod symbolize;
+pub mod sys;
+pub mod thread;
+
+use thread::ThreadInfo;
+
+/// Settings fixed at start-up.
+pub struct Runtime {
+    pub options: Options,
+    /// Where reports go.
+    pub out_fd: i32,
+    /// Where to leave the race count for the CLI (`__RACECHECK_REPORT_DIR`).
+    pub report_dir: Option<String>,
+}
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+/// Hooks do real work only once this is set.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+/// 0: not started, 1: starting, 2: running, 3: failed.
+static INIT: AtomicU8 = AtomicU8::new(0);
+
+pub fn runtime() -> &'static Runtime {
+    RUNTIME.get().expect("racecheck runtime used before init")
+}
+
+/// One thread's detector state. Hot fields first.
+pub struct ThreadState {
+    pub slot: Slot,
+    /// Accesses with epochs from here on are in the current sync epoch.
+    pub epoch_start: u64,
+    pub history: &'static History,
+    pub dead: bool,
+    pub stack: Vec<Frame>,
+    pub clocks: ThreadClocks,
+    pub info: &'static ThreadInfo,
+    pub name_captured: bool,
+    pub stack_lo: usize,
+    pub stack_hi: usize,
+}
+
+impl ThreadState {
+    /// Publish the thread's present in its own clock component.
+    fn refresh(&mut self) {
+        self.clocks.set_now(self.history.pos() - 1);
+    }
+
+    fn after(&mut self, e: Effect) {
+        if e.released {
+            self.epoch_start = self.history.pos();
+        }
+    }
+}
+
+struct Tls {
+    state: StdCell<*mut ThreadState>,
+    busy: StdCell<bool>,
+}
+
+thread_local! {
+    static TLS: Tls = const { Tls { state: StdCell::new(null_mut()), busy: StdCell::new(false) } };
+}
+
+/// Is the calling thread inside the runtime already?
+#[inline(always)]
+pub fn busy() -> bool {
+    TLS.with(|t| t.busy.get())
+}
+
+/// Run `f` with the calling thread's state, marked busy so that whatever `f`
+/// triggers (allocation, locks) passes through the hooks. `None` when the
+/// runtime is off, the thread is busy already, or the thread has finished.
+#[inline(always)]
+pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    if !ENABLED.load(Relaxed) && !init() {
+        return None;
+    }
+    TLS.with(|t| {
+        if t.busy.get() {
+            return None;
+        }
+        t.busy.set(true);
+        let mut st = t.state.get();
+        if st.is_null() {
+            st = thread::register_unknown_thread();
+            t.state.set(st);
+        }
+        // SAFETY: `st` was leaked for this thread and is only used by it; the
+        // busy flag keeps this the only live reference.
+        let r = unsafe { st.as_mut() }.filter(|s| !s.dead).map(f);
+        t.busy.set(false);
+        r
+    })
+}
+
+/// Run `f` marked busy, without needing thread state.
+pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
+    TLS.with(|t| {
+        if t.busy.get() {
+            return None;
+        }
+        t.busy.set(true);
+        let r = f();
+        t.busy.set(false);
+        Some(r)
+    })
+}
+
+/// Install `st` as the calling thread's state.
+pub fn set_state(st: *mut ThreadState) {
+    TLS.with(|t| t.state.set(st));
+}
+
+#[cold]
+#[inline(never)]
+fn init() -> bool {
+    loop {
+        match INIT.compare_exchange(0, 1, AcqRel, Acquire) {
+            Ok(_) => break,
+            Err(2) => return true,
+            Err(3) => return false,
+            Err(_) => {
+                if busy() {
+                    return false; // the initialising thread itself, re-entered
+                }
+                std::hint::spin_loop();
+            }
+        }
+    }
+    let ok = while_busy(init_inner).unwrap_or(false);
+    INIT.store(if ok { 2 } else { 3 }, Release);
+    ENABLED.store(ok, Release);
+    ok
+}
+
+fn init_inner() -> bool {
+    let text = std::env::var("RACECHECK_OPTIONS").unwrap_or_default();
+    let options = match Options::parse(&text) {
+        Ok(o) => o,
+        Err(e) => {
+            sys::write_fd(2, format!("racecheck: {e}\n").as_bytes());
+            // SAFETY: terminating the process is always sound.
+            unsafe { libc::_exit(2) };
+        }
+    };
+    if !shadow::init() {
+        sys::write_fd(2, b"racecheck: failed to map shadow memory; race detection is off\n");
+        return false;
+    }
+    let out_fd = match options.log_path.as_deref() {
+        None | Some("stderr") => 2,
+        Some("stdout") => 1,
+        Some(prefix) => {
+            let path = format!("{prefix}.{}\0", std::process::id());
+            // SAFETY: `path` is NUL-terminated.
+            let fd = unsafe {
+                libc::open(path.as_ptr().cast(), libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC, 0o644)
+            };
+            if fd < 0 {
+                sys::write_fd(2, format!("racecheck: failed to open log_path file {}\n", path.trim_end_matches('\0')).as_bytes());
+                // SAFETY: terminating the process is always sound.
+                unsafe { libc::_exit(2) };
+            }
+            fd
+        }
+    };
+    let report_dir = std::env::var("__RACECHECK_REPORT_DIR").ok();
+    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir });
+    // SAFETY: registering a plain extern "C" fn with atexit.
+    unsafe { libc::atexit(report::at_exit) };
+    true
+}
+
+/// Enter an annotated frame. Returns whether a frame was pushed.
+#[inline(always)]
+pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
+    with_state(|st| {
+        let frame = Frame { func: f as *const FnInfo as u64, caller_pc: caller_pc as u64 };
+        st.history.push_enter(frame, &st.stack);
+        st.stack.push(frame);
+    })
+    .is_some()
+}
+
+#[inline(always)]
+pub fn exit() {
+    with_state(|st| {
+        st.history.push(Event::Exit, &st.stack);
+        st.stack.pop();
+    });
+}
+
+/// A plain access from annotated code.
+#[inline(always)]
+pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
+    if size == 0 {
+        return;
+    }
+    let kind = if write { AccessKind::Write } else { AccessKind::Read };
+    let site = site as *const Site as u64;
+    let event = if write { Event::Write(site) } else { Event::Read(site) };
+    with_state(|st| check_access(st, addr, size, kind, event));
+}
+
+/// Check one access against shadow memory and record it.
+#[inline(always)]
+pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event) {
+    let mut epoch = None;
+    for (granule, offset, len) in rules::split(addr as u64, size as u64) {
+        let Some(cells) = shadow::cells(granule as usize) else { continue };
+        let snapshot: [Cell; CELLS] = std::array::from_fn(|i| Cell::from_raw(cells[i].load(Relaxed)));
+        let probe = Cell::new(st.slot, st.history.pos(), offset, len, kind);
+        if snapshot.iter().any(|&c| rules::is_same_access(c, probe, st.epoch_start)) {
+            continue;
+        }
+        let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
+        let cur = Cell::new(st.slot, e, offset, len, kind);
+        let clocks = &st.clocks;
+        let v = rules::check(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
+        cells[v.store_at].store(cur.raw(), Relaxed);
+        for (i, cell) in cells.iter().enumerate() {
+            if v.clear >> i & 1 == 1 {
+                cell.store(0, Relaxed);
+            }
+        }
+        if let Some(prev) = v.race {
+            report::race(st, (granule + offset) as usize, len as usize, kind, event, prev);
+        }
+    }
+    if !st.name_captured && epoch.is_some() {
+        st.name_captured = true;
+        thread::capture_name(st.info);
+    }
+}
+
+/// Synchronisation objects by address.
+mod syncs {
+    use std::collections::HashMap;
+    use std::hash::{BuildHasherDefault, Hasher};
+    use std::sync::{Mutex, MutexGuard};
+
+    use racecheck_detector::sync::SyncClock;
+
+    #[derive(Default)]
+    pub struct AddrHasher(u64);
+
+    impl Hasher for AddrHasher {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
+            }
+        }
+        fn write_usize(&mut self, n: usize) {
+            self.0 = (n as u64 >> 3).wrapping_mul(0x9E3779B97F4A7C15);
+        }
+    }
+
+    type Shard = Mutex<HashMap<usize, SyncClock, BuildHasherDefault<AddrHasher>>>;
+    const SHARDS: usize = 64;
+    static TABLE: [Shard; SHARDS] = [const { Mutex::new(HashMap::with_hasher(BuildHasherDefault::new())) }; SHARDS];
+
+    pub fn shard(addr: usize) -> MutexGuard<'static, HashMap<usize, SyncClock, BuildHasherDefault<AddrHasher>>> {
+        let i = ((addr >> 3).wrapping_mul(0x9E3779B97F4A7C15) >> 58) % SHARDS;
+        TABLE[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forget the object at `addr` (its memory was freed).
+    pub fn remove(addr: usize) {
+        shard(addr).remove(&addr);
+    }
+}
+
+pub use syncs::remove as forget_sync;
+
+/// The global clock of SeqCst operations and fences.
+static SC: Mutex<VClock> = Mutex::new(VClock::new());
+
+fn with_sc<R>(f: impl FnOnce(&mut VClock) -> R) -> R {
+    f(&mut SC.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// A full acquire of the object at `addr` (lock acquired, thread joined).
+pub fn acquire(st: &mut ThreadState, addr: usize) {
+    if let Some(s) = syncs::shard(addr).get(&addr) {
+        st.clocks.acquire(s);
+    }
+}
+
+/// A full release into the object at `addr` (unlock).
+pub fn release(st: &mut ThreadState, addr: usize) {
+    st.refresh();
+    let e = st.clocks.release(syncs::shard(addr).entry(addr).or_default());
+    st.after(e);
+}
+
+/// What an atomic operation does to synchronisation.
+#[derive(Copy, Clone, Debug)]
+pub enum AtomicOp {
+    Load(LoadOrd),
+    Store(StoreOrd),
+    Rmw(RmwOrd),
+    /// A compare-exchange: `(success, failure)` orderings.
+    Cas(RmwOrd, LoadOrd),
+}
+
+/// Perform an atomic operation with its happens-before effects. `real` does
+/// the operation and says, for a CAS, whether it succeeded; it runs under the
+/// object's lock so the value read and the clock acquired belong together.
+pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, real: impl FnOnce() -> (T, bool)) -> T {
+    let mut real = Some(real);
+    let out = with_state(|st| {
+        let writes = !matches!(op, AtomicOp::Load(_));
+        let kind = if writes { AccessKind::AtomicWrite } else { AccessKind::AtomicRead };
+        let event = if writes { Event::AtomicWrite(pc as u64) } else { Event::AtomicRead(pc as u64) };
+        check_access(st, addr, size, kind, event);
+        let mut shard = syncs::shard(addr);
+        let (value, ok) = (real.take().expect("once"))();
+        match op {
+            AtomicOp::Load(ord) => {
+                if let Some(s) = shard.get(&addr) {
+                    with_sc(|sc| st.clocks.atomic_load(s, ord, sc));
+                }
+            }
+            AtomicOp::Store(ord) => {
+                st.refresh();
+                let s = shard.entry(addr).or_default();
+                let e = with_sc(|sc| st.clocks.atomic_store(s, ord, sc));
+                st.after(e);
+            }
+            AtomicOp::Rmw(ord) => {
+                st.refresh();
+                let s = shard.entry(addr).or_default();
+                let e = with_sc(|sc| st.clocks.atomic_rmw(s, ord, sc));
+                st.after(e);
+            }
+            AtomicOp::Cas(success, failure) => {
+                if ok {
+                    st.refresh();
+                    let s = shard.entry(addr).or_default();
+                    let e = with_sc(|sc| st.clocks.atomic_rmw(s, success, sc));
+                    st.after(e);
+                } else if let Some(s) = shard.get(&addr) {
+                    with_sc(|sc| st.clocks.atomic_load(s, failure, sc));
+                }
+            }
+        }
+        value
+    });
+    match out {
+        Some(v) => v,
+        None => (real.take().expect("not run yet"))().0,
+    }
+}
+
+pub fn fence(ord: racecheck_detector::sync::FenceOrd) {
+    with_state(|st| {
+        st.refresh();
+        let e = with_sc(|sc| st.clocks.fence(ord, sc));
+        st.after(e);
+    });
+}
+
+/// The thread's clock released into a fresh object (thread start, join).
+pub fn snapshot_release(st: &mut ThreadState) -> SyncClock {
+    st.refresh();
+    let mut s = SyncClock::default();
+    let e = st.clocks.release(&mut s);
+    st.after(e);
+    s
+}

@@ -1,0 +1,176 @@
+//! Turning a detected race into a report, and the end-of-run summary.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering::*};
+use std::sync::Mutex;
+
+use racecheck_detector::history::{Event, Frame};
+use racecheck_detector::report::{self as model, AccessDesc, Location, RaceReport, Stack, StackFrame, ThreadDesc, ThreadRef};
+use racecheck_detector::shadow::{AccessKind, Cell};
+
+use super::symbolize::{global, is_internal, symbolize, user_frames};
+use super::thread::{history, occupant, ThreadInfo};
+use super::{alloc, runtime, sys, ThreadState};
+use crate::__rt::Site;
+
+/// Distinct races reported so far.
+static RACES: AtomicU64 = AtomicU64::new(0);
+/// Serialises reports and holds the site pairs already reported.
+static REPORTED: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
+
+fn thread_ref(info: &ThreadInfo) -> ThreadRef {
+    ThreadRef { id: info.id, name: info.name.lock().unwrap_or_else(|e| e.into_inner()).clone() }
+}
+
+/// The frames of an event and the frame stack it happened in.
+fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
+    let mut frames = match event {
+        Event::Read(site) | Event::Write(site) => {
+            // SAFETY: these payloads are addresses of `&'static Site`s, taken
+            // by `rt::access` and stored unchanged in the history.
+            let s = unsafe { &*(site as usize as *const Site) };
+            vec![StackFrame { function: s.func.to_string(), file: s.file.to_string(), line: s.line, column: s.col }]
+        }
+        Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) => {
+            symbolize(pc as usize).into_iter().filter(|f| !is_internal(&f.function)).collect()
+        }
+        _ => vec![],
+    };
+    for f in stack.iter().rev() {
+        frames.extend(symbolize(f.caller_pc as usize).into_iter().filter(|f| !is_internal(&f.function)));
+    }
+    frames
+}
+
+/// Where a thread was created: user frames, or, for threads the program did
+/// not create itself (the test harness's), the nearest frames of any kind.
+fn creation_stack(info: &ThreadInfo) -> Stack {
+    let user = user_frames(&info.created_at);
+    if !user.is_empty() {
+        return Stack::Frames(user);
+    }
+    let any: Vec<StackFrame> = info
+        .created_at
+        .iter()
+        .flat_map(|&pc| symbolize(pc))
+        .filter(|f| !f.function.starts_with("racecheck::") && !f.function.starts_with("__wrap_"))
+        .take(4)
+        .collect();
+    Stack::Frames(any)
+}
+
+fn strip(stack: &mut Stack, prefix: &str) {
+    if let Stack::Frames(frames) = stack {
+        for f in frames {
+            if let Some(rest) = f.file.strip_prefix(prefix) {
+                f.file = rest.to_string();
+            }
+        }
+    }
+}
+
+fn site_key(stack: &Stack) -> String {
+    match stack {
+        Stack::Frames(f) if !f.is_empty() => format!("{}:{}:{}", f[0].file, f[0].line, f[0].column),
+        _ => "?".into(),
+    }
+}
+
+/// Report the race between the calling thread's access and `prev`.
+#[cold]
+#[inline(never)]
+pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event, prev: Cell) {
+    let current_stack = Stack::Frames(frames_for(event, &st.stack));
+    let prev_info = occupant(prev.slot(), prev.epoch());
+    let prev_stack = match history(prev.slot()).map(|h| h.replay(prev.epoch())) {
+        Some(Ok(r)) => Stack::Frames(frames_for(r.event, &r.stack)),
+        _ => Stack::Lost,
+    };
+    let (prev_off, prev_size) = prev.offset_and_size();
+    let me = thread_ref(st.info);
+    let them = prev_info.map(thread_ref).unwrap_or(ThreadRef { id: u64::MAX, name: None });
+
+    let location = if let Some((start, block)) = alloc::find(addr) {
+        Some(Location::Heap {
+            addr: start as u64,
+            size: block.size as u64,
+            thread: thread_ref(block.thread),
+            stack: Stack::Frames(user_frames(&block.pcs[..block.depth as usize])),
+        })
+    } else {
+        global(addr).map(|(name, start, size)| Location::Global { name, addr: start as u64, size: size as u64 })
+    };
+
+    let mut threads = vec![];
+    for info in [Some(st.info), prev_info].into_iter().flatten() {
+        if info.id != 0 && !threads.iter().any(|t: &ThreadDesc| t.thread.id == info.id) {
+            threads.push(ThreadDesc {
+                thread: thread_ref(info),
+                running: info.running.load(Acquire),
+                created_at: creation_stack(info),
+            });
+        }
+    }
+
+    let mut report = RaceReport {
+        current: AccessDesc { kind, addr: addr as u64, size: size as u64, thread: me, stack: current_stack },
+        previous: AccessDesc {
+            kind: prev.kind(),
+            addr: (addr as u64 & !7) + prev_off,
+            size: prev_size,
+            thread: them,
+            stack: prev_stack,
+        },
+        location,
+        threads,
+    };
+    let rt = runtime();
+    if let Some(prefix) = &rt.options.strip_path_prefix {
+        strip(&mut report.current.stack, prefix);
+        strip(&mut report.previous.stack, prefix);
+        if let Some(Location::Heap { stack, .. }) = &mut report.location {
+            strip(stack, prefix);
+        }
+        for t in &mut report.threads {
+            strip(&mut t.created_at, prefix);
+        }
+    }
+
+    let mut a = site_key(&report.current.stack);
+    let mut b = site_key(&report.previous.stack);
+    if a > b {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+    if !reported.get_or_insert_with(HashSet::new).insert((a, b)) {
+        return;
+    }
+    sys::write_fd(rt.out_fd, model::render_text(&report).as_bytes());
+    let n = RACES.fetch_add(1, AcqRel) + 1;
+    if rt.options.halt_on_error {
+        sys::write_fd(rt.out_fd, model::render_summary(n).as_bytes());
+        leave_count(n);
+        // SAFETY: terminating the process is always sound.
+        unsafe { libc::_exit(rt.options.exitcode) };
+    }
+}
+
+/// At process exit: the summary, and the exit status that says races were found.
+pub extern "C" fn at_exit() {
+    let n = RACES.load(Acquire);
+    if n > 0 {
+        let rt = runtime();
+        sys::write_fd(rt.out_fd, model::render_summary(n).as_bytes());
+        leave_count(n);
+        // SAFETY: terminating the process is always sound; stdout was flushed
+        // by std before exit handlers run.
+        unsafe { libc::_exit(rt.options.exitcode) };
+    }
+}
+
+/// Tell the CLI how many races this process found.
+fn leave_count(n: u64) {
+    if let Some(dir) = &runtime().report_dir {
+        let _ = std::fs::write(format!("{dir}/{}", std::process::id()), n.to_string());
+    }
+}

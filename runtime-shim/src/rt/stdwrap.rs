@@ -1,0 +1,219 @@
+//! Wrappers for std's precompiled slow paths and for the global allocator,
+//! installed with the linker's `--wrap=SYMBOL` by the CLI.
+//!
+//! std is not instrumented: its contended lock paths, Condvar's internal
+//! unlock and relock, the `Once` slow path, `Barrier` and the end of a
+//! `thread::scope` synchronise invisibly. The CLI finds those functions in
+//! the active toolchain's libstd (names embed std's hash) and generates one
+//! `wrap!(kind, "symbol")` per function found; each wrapper calls the real
+//! function and reports the edge. The signatures re-declared here are std's
+//! private ones as of the tested toolchains (see the README's list); the CLI
+//! only wraps symbols on a toolchain it knows.
+
+// The list of wraps may be empty (an ordinary build, an unknown toolchain).
+#![allow(dead_code, improper_ctypes, unused_imports, unused_macros)]
+
+use std::sync::atomic::AtomicU32;
+
+use super::{acquire, alloc, release, with_state};
+
+fn acquired(addr: usize) {
+    with_state(|st| acquire(st, addr));
+}
+
+fn released(addr: usize) {
+    with_state(|st| release(st, addr));
+}
+
+macro_rules! wrap {
+    (mutex_lock_contended, $sym:literal) => {
+        mod mutex_lock_contended {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(m: &super::AtomicU32);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(m: &super::AtomicU32) {
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(m) };
+                super::acquired(m as *const _ as usize);
+            }
+        }
+    };
+    (rwlock_read_contended, $sym:literal) => {
+        mod rwlock_read_contended {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(m: &super::AtomicU32);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(m: &super::AtomicU32) {
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(m) };
+                super::acquired(m as *const _ as usize);
+            }
+        }
+    };
+    (rwlock_write_contended, $sym:literal) => {
+        mod rwlock_write_contended {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(m: &super::AtomicU32);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(m: &super::AtomicU32) {
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(m) };
+                super::acquired(m as *const _ as usize);
+            }
+        }
+    };
+    (condvar_wait, $sym:literal) => {
+        mod condvar_wait {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(cv: *const u8, m: *const super::AtomicU32);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(cv: *const u8, m: *const super::AtomicU32) {
+                // Inside, std unlocks `m` and later locks it again.
+                super::released(m as usize);
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(cv, m) };
+                super::acquired(m as usize);
+            }
+        }
+    };
+    (condvar_wait_timeout, $sym:literal) => {
+        mod condvar_wait_timeout {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(cv: *const u8, m: *const super::AtomicU32, d: std::time::Duration) -> bool;
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(cv: *const u8, m: *const super::AtomicU32, d: std::time::Duration) -> bool {
+                super::released(m as usize);
+                // SAFETY: forwarding std's own call unchanged.
+                let r = unsafe { real(cv, m, d) };
+                super::acquired(m as usize);
+                r
+            }
+        }
+    };
+    (once_call, $sym:literal) => {
+        mod once_call {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(state: &super::AtomicU32, ignore_poison: bool, f: &mut dyn FnMut(&std::sync::OnceState));
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(state: &super::AtomicU32, ignore_poison: bool, f: &mut dyn FnMut(&std::sync::OnceState)) {
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(state, ignore_poison, f) };
+                // The initialiser's completion and every waiter's wake-up: the
+                // initialiser publishes, the waiters take it.
+                let addr = state as *const _ as usize;
+                super::acquired(addr);
+                super::released(addr);
+            }
+        }
+    };
+    (barrier_wait, $sym:literal) => {
+        mod barrier_wait {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(b: *const u8) -> std::sync::BarrierWaitResult;
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(b: *const u8) -> std::sync::BarrierWaitResult {
+                super::released(b as usize);
+                // SAFETY: forwarding std's own call unchanged.
+                let r = unsafe { real(b) };
+                super::acquired(b as usize);
+                r
+            }
+        }
+    };
+    (scope_decrement, $sym:literal) => {
+        mod scope_decrement {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(scope: *const u8, panicked: bool);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(scope: *const u8, panicked: bool) {
+                // The scope owner polls `num_running_threads` with Acquire;
+                // std 1.95 keeps it 8 bytes into ScopeData (checked by the
+                // CLI's self-test), and the first word for safety.
+                super::released(scope as usize + 8);
+                super::released(scope as usize);
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(scope, panicked) };
+            }
+        }
+    };
+    (alloc, $sym:literal) => {
+        mod alloc_ {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(size: usize, align: usize) -> *mut u8;
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(size: usize, align: usize) -> *mut u8 {
+                // SAFETY: forwarding the allocator call unchanged.
+                let p = unsafe { real(size, align) };
+                super::alloc::on_alloc(p, size);
+                p
+            }
+        }
+    };
+    (alloc_zeroed, $sym:literal) => {
+        mod alloc_zeroed {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(size: usize, align: usize) -> *mut u8;
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(size: usize, align: usize) -> *mut u8 {
+                // SAFETY: forwarding the allocator call unchanged.
+                let p = unsafe { real(size, align) };
+                super::alloc::on_alloc(p, size);
+                p
+            }
+        }
+    };
+    (dealloc, $sym:literal) => {
+        mod dealloc {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(p: *mut u8, size: usize, align: usize);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(p: *mut u8, size: usize, align: usize) {
+                super::alloc::on_free(p, size);
+                // SAFETY: forwarding the allocator call unchanged.
+                unsafe { real(p, size, align) };
+            }
+        }
+    };
+    (realloc, $sym:literal) => {
+        mod realloc {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(p: *mut u8, old: usize, align: usize, new: usize) -> *mut u8;
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(p: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
+                // SAFETY: forwarding the allocator call unchanged.
+                let q = unsafe { real(p, old, align, new) };
+                if !q.is_null() {
+                    super::alloc::on_free(p, old);
+                    super::alloc::on_alloc(q, new);
+                }
+                q
+            }
+        }
+    };
+}
+
+include!(concat!(env!("OUT_DIR"), "/wraps.rs"));

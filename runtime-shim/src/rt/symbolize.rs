@@ -1,0 +1,103 @@
+//! Program counters and data addresses to names, files and lines.
+//!
+//! Code addresses go through the `backtrace` crate (DWARF via gimli and
+//! addr2line, inlined frames included). Statics are found in the executable's
+//! symbol table with `object`.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use object::{Object, ObjectSymbol, SymbolKind};
+use racecheck_detector::report::StackFrame;
+
+/// Frames for a return address (looked up at `pc - 1`, inside the call),
+/// innermost inlined frame first.
+pub fn symbolize(pc: usize) -> Vec<StackFrame> {
+    static CACHE: Mutex<Option<HashMap<usize, Vec<StackFrame>>>> = Mutex::new(None);
+    if pc == 0 {
+        return vec![];
+    }
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(f) = cache.get_or_insert_with(HashMap::new).get(&pc) {
+        return f.clone();
+    }
+    let mut frames = Vec::new();
+    backtrace::resolve((pc - 1) as *mut std::ffi::c_void, |sym| {
+        let function = match sym.name() {
+            Some(n) => format!("{n:#}"),
+            None => format!("{pc:#x}"),
+        };
+        frames.push(StackFrame {
+            function,
+            file: sym.filename().map(|p| p.display().to_string()).unwrap_or_else(|| "??".into()),
+            line: sym.lineno().unwrap_or(0),
+            column: sym.colno().unwrap_or(0),
+        });
+    });
+    cache.get_or_insert_with(HashMap::new).insert(pc, frames.clone());
+    frames
+}
+
+/// Frames that are the machinery, not the program: std, core, alloc, the
+/// test harness, racecheck itself, libc start-up.
+pub fn is_internal(function: &str) -> bool {
+    let f = function.trim_start_matches('<');
+    const PREFIXES: &[&str] = &[
+        "std::", "core::", "alloc::", "test::", "racecheck::", "racecheck_detector::", "backtrace::",
+        "__rust", "__libc", "_start", "__wrap_", "__tsan_", "start_thread", "clone", "0x",
+    ];
+    PREFIXES.iter().any(|p| f.starts_with(p)) || f == "main" || f.contains("FnOnce") || f.contains("{{vtable.shim}}")
+}
+
+/// User frames for a list of return addresses, innermost first.
+pub fn user_frames(pcs: &[usize]) -> Vec<StackFrame> {
+    pcs.iter().flat_map(|&pc| symbolize(pc)).filter(|f| !is_internal(&f.function)).collect()
+}
+
+struct Symbols {
+    bias: usize,
+    /// (start, size, demangled name), sorted by start.
+    objects: Vec<(usize, usize, String)>,
+}
+
+fn symbols() -> &'static Symbols {
+    static SYMBOLS: OnceLock<Symbols> = OnceLock::new();
+    SYMBOLS.get_or_init(|| {
+        let mut objects = Vec::new();
+        if let Ok(data) = std::fs::read("/proc/self/exe") {
+            if let Ok(file) = object::File::parse(&*data) {
+                for s in file.symbols() {
+                    if s.kind() == SymbolKind::Data && s.size() > 0 {
+                        if let Ok(name) = s.name() {
+                            let name = format!("{:#}", rustc_demangle::demangle(name));
+                            objects.push((s.address() as usize, s.size() as usize, name));
+                        }
+                    }
+                }
+            }
+        }
+        objects.sort();
+        Symbols { bias: load_bias(), objects }
+    })
+}
+
+fn load_bias() -> usize {
+    unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, _size: usize, out: *mut libc::c_void) -> i32 {
+        // SAFETY: dl_iterate_phdr passes a valid `info`; `out` is our usize.
+        unsafe { *(out as *mut usize) = (*info).dlpi_addr as usize };
+        1 // the main program comes first; stop there
+    }
+    let mut bias = 0usize;
+    // SAFETY: the callback only writes our local through `out`.
+    unsafe { libc::dl_iterate_phdr(Some(first), (&mut bias as *mut usize).cast()) };
+    bias
+}
+
+/// The static holding `addr`: `(name, start, size)`.
+pub fn global(addr: usize) -> Option<(String, usize, usize)> {
+    let s = symbols();
+    let a = addr.checked_sub(s.bias)?;
+    let i = s.objects.partition_point(|(start, _, _)| *start <= a);
+    let (start, size, name) = s.objects.get(i.checked_sub(1)?)?;
+    (a < start + size).then(|| (name.clone(), start + s.bias, *size))
+}

@@ -1,0 +1,251 @@
+//! Threads: the registry of slots and threads, and the interposition of
+//! `pthread_create` / `pthread_join` (linker `--wrap`, added by the CLI).
+//!
+//! A new thread starts with its creator's clock (creation is a release by
+//! the creator, an acquire by the child). When its start routine returns it
+//! publishes its final clock for joiners and frees its slot. A freed slot is
+//! handed to a new thread only if the new thread's creator has seen the
+//! slot's last event, so reuse never orders accesses that were not ordered.
+
+use std::collections::BTreeMap;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::Mutex;
+
+use racecheck_detector::history::{Event, History};
+use racecheck_detector::sync::{SyncClock, ThreadClocks};
+use racecheck_detector::{Slot, VClock};
+
+use super::{runtime, set_state, shadow, snapshot_release, sys, while_busy, with_state, ThreadState};
+
+/// What reports say about a thread. Leaked: lives for the whole process.
+pub struct ThreadInfo {
+    /// 0 is the main thread.
+    pub id: u64,
+    pub name: Mutex<Option<String>>,
+    /// Return addresses at the creation point, innermost first.
+    pub created_at: Vec<usize>,
+    pub running: AtomicBool,
+    /// The thread's final clock, for joiners.
+    pub end: Mutex<Option<SyncClock>>,
+}
+
+struct SlotInfo {
+    history: &'static History,
+    /// `Some(last epoch)` while the slot is free.
+    free_after: Option<u64>,
+    /// Which thread held the slot from which epoch on.
+    occupants: Vec<(u64, &'static ThreadInfo)>,
+}
+
+struct Registry {
+    slots: Vec<SlotInfo>,
+    next_id: u64,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { slots: Vec::new(), next_id: 1 });
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn by_pthread() -> std::sync::MutexGuard<'static, BTreeMap<libc::pthread_t, &'static ThreadInfo>> {
+    static MAP: Mutex<BTreeMap<libc::pthread_t, &'static ThreadInfo>> = Mutex::new(BTreeMap::new());
+    MAP.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn new_info(id: Option<u64>, created_at: Vec<usize>) -> &'static ThreadInfo {
+    let id = id.unwrap_or_else(|| {
+        let mut r = registry();
+        r.next_id += 1;
+        r.next_id - 1
+    });
+    Box::leak(Box::new(ThreadInfo {
+        id,
+        name: Mutex::new(None),
+        created_at,
+        running: AtomicBool::new(true),
+        end: Mutex::new(None),
+    }))
+}
+
+/// Give the calling thread a slot and a state whose clock starts at `start`.
+fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
+    let mut r = registry();
+    let reusable = (0..r.slots.len())
+        .find(|&i| r.slots[i].free_after.is_some_and(|last| last <= start.get(Slot::new(i))));
+    let index = match reusable {
+        Some(i) => i,
+        None if r.slots.len() < Slot::COUNT => {
+            let log2 = runtime().options.history_log2();
+            r.slots.push(SlotInfo { history: Box::leak(Box::new(History::new(log2))), free_after: None, occupants: vec![] });
+            r.slots.len() - 1
+        }
+        // Out of slots: take any free one. This may order accesses that were
+        // not ordered (a missed race), never the reverse.
+        None => match r.slots.iter().position(|s| s.free_after.is_some()) {
+            Some(i) => i,
+            None => return std::ptr::null_mut(),
+        },
+    };
+    let slot = Slot::new(index);
+    let s = &mut r.slots[index];
+    s.free_after = None;
+    let epoch = s.history.push(Event::ThreadStart(info.id), &[]);
+    s.occupants.push((epoch, info));
+    let history = s.history;
+    drop(r);
+    let mut clocks = ThreadClocks::new(slot);
+    clocks.clock.join(start);
+    let (stack_lo, stack_hi) = sys::stack_bounds();
+    Box::into_raw(Box::new(ThreadState {
+        slot,
+        epoch_start: history.pos(),
+        history,
+        dead: false,
+        stack: Vec::with_capacity(64),
+        clocks,
+        info,
+        name_captured: false,
+        stack_lo,
+        stack_hi,
+    }))
+}
+
+/// State for a thread we did not see being created: the main thread, or a
+/// thread started by foreign code. Called with the thread marked busy.
+pub fn register_unknown_thread() -> *mut ThreadState {
+    // SAFETY: plain syscalls without arguments.
+    let is_main = unsafe { libc::getpid() == libc::gettid() };
+    let info = if is_main { new_info(Some(0), vec![]) } else { new_info(None, vec![]) };
+    if is_main {
+        *info.name.lock().unwrap_or_else(|e| e.into_inner()) = Some("main".into());
+    }
+    start_thread(&VClock::new(), info)
+}
+
+/// The calling thread's start routine returned: publish its end.
+fn finish_thread(st: &mut ThreadState) {
+    let end = snapshot_release(st);
+    *st.info.end.lock().unwrap_or_else(|e| e.into_inner()) = Some(end);
+    st.info.running.store(false, Release);
+    let last = st.history.pos() - 1;
+    registry().slots[st.slot.index()].free_after = Some(last);
+    st.dead = true;
+}
+
+/// Remember the name std gave the calling thread (full length, unlike the
+/// 15 bytes the kernel keeps).
+pub fn capture_name(info: &ThreadInfo) {
+    if info.id == 0 {
+        return;
+    }
+    let name = std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned)).ok().flatten();
+    if let Some(n) = name {
+        *info.name.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
+    }
+}
+
+/// Which thread made the event `epoch` of `slot`.
+pub fn occupant(slot: Slot, epoch: u64) -> Option<&'static ThreadInfo> {
+    let r = registry();
+    let s = r.slots.get(slot.index())?;
+    s.occupants.iter().rev().find(|(start, _)| *start <= epoch).map(|(_, t)| *t)
+}
+
+pub fn history(slot: Slot) -> Option<&'static History> {
+    registry().slots.get(slot.index()).map(|s| s.history)
+}
+
+type StartRoutine = extern "C" fn(*mut c_void) -> *mut c_void;
+
+struct Spawn {
+    start: StartRoutine,
+    arg: *mut c_void,
+    clock: SyncClock,
+    info: &'static ThreadInfo,
+}
+
+extern "C" {
+    fn __real_pthread_create(
+        thread: *mut libc::pthread_t,
+        attr: *const libc::pthread_attr_t,
+        start: StartRoutine,
+        arg: *mut c_void,
+    ) -> libc::c_int;
+    fn __real_pthread_join(thread: libc::pthread_t, retval: *mut *mut c_void) -> libc::c_int;
+}
+
+/// # Safety
+/// Same contract as `pthread_create`.
+#[no_mangle]
+pub unsafe extern "C" fn __wrap_pthread_create(
+    thread: *mut libc::pthread_t,
+    attr: *const libc::pthread_attr_t,
+    start: StartRoutine,
+    arg: *mut c_void,
+) -> libc::c_int {
+    let spawn = with_state(|st| {
+        let mut pcs = [0usize; 24];
+        let n = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
+        let info = new_info(None, pcs[..n].to_vec());
+        let clock = snapshot_release(st);
+        Box::into_raw(Box::new(Spawn { start, arg, clock, info }))
+    });
+    let Some(spawn) = spawn else {
+        // SAFETY: forwarding the caller's arguments unchanged.
+        return unsafe { __real_pthread_create(thread, attr, start, arg) };
+    };
+    // SAFETY: forwarding the caller's arguments; `trampoline` takes ownership
+    // of `spawn` in the new thread.
+    let rc = unsafe { __real_pthread_create(thread, attr, trampoline, spawn.cast()) };
+    while_busy(|| {
+        if rc != 0 {
+            // SAFETY: the thread was not created, so `spawn` is still ours.
+            drop(unsafe { Box::from_raw(spawn) });
+        } else {
+            // SAFETY: on success pthread_create wrote the new id to `thread`;
+            // `spawn.info` is a leaked 'static that the trampoline only reads.
+            let (id, info) = unsafe { (*thread, (*spawn).info) };
+            by_pthread().insert(id, info);
+        }
+    });
+    rc
+}
+
+extern "C" fn trampoline(p: *mut c_void) -> *mut c_void {
+    // SAFETY: `p` is the `Box<Spawn>` leaked by `__wrap_pthread_create` for
+    // this thread alone.
+    let spawn: Box<Spawn> = unsafe { Box::from_raw(p.cast()) };
+    let (start, arg) = (spawn.start, spawn.arg);
+    while_busy(|| {
+        // A stack handed down from an exited thread starts clean.
+        let (lo, hi) = sys::stack_bounds();
+        if hi > lo {
+            shadow::clear(lo, hi - lo, |_| {});
+        }
+        set_state(start_thread(&spawn.clock.clock, spawn.info));
+        drop(spawn);
+    });
+    let ret = start(arg);
+    with_state(finish_thread);
+    ret
+}
+
+/// # Safety
+/// Same contract as `pthread_join`.
+#[no_mangle]
+pub unsafe extern "C" fn __wrap_pthread_join(thread: libc::pthread_t, retval: *mut *mut c_void) -> libc::c_int {
+    // SAFETY: forwarding the caller's arguments unchanged.
+    let rc = unsafe { __real_pthread_join(thread, retval) };
+    if rc == 0 {
+        with_state(|st| {
+            if let Some(info) = by_pthread().remove(&thread) {
+                if let Some(end) = info.end.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    st.clocks.acquire(end);
+                }
+            }
+        });
+    }
+    rc
+}
