@@ -16,12 +16,15 @@
 //! | context | rewrite |
 //! |---|---|
 //! | value, place free of side effects | `{ __rt::read(&raw const P, SITE); P }` (moves still work) |
-//! | value, other places; operands of comparisons | `(*__rt::read_place(&raw const P, SITE))` |
+//! | value, other places; operands of comparisons | `(*{ W; __rt::read_place(&raw const P, SITE) })` |
 //! | static in a value context | `{ let _ = __rt::read_val(&P, SITE); P }` |
 //! | static compared (`X == 1`) | `{ let _ = __rt::read_val(&X, SITE); X == 1 }` |
-//! | `P = v` | `*__rt::write_place(&raw mut P, SITE) = v` |
-//! | `P op= v` | `*__rt::update_place(&raw mut P, SITE) op= v` |
+//! | `P = v` | `*{ W; __rt::write_place(&raw mut P, SITE) } = v` |
+//! | `P op= v` | `*{ W; __rt::update_place(&raw mut P, SITE) } op= v` |
+//! | `STATIC = v`, `STATIC op= v` | as above with `write_static`/`update_static`, unsafe fns: writing a `static mut` stays an unsafe operation |
 //!
+//! `W` is `if false { let _ = &P; }`: it never runs, but keeps the user's
+//! `unsafe` block needed (`&raw` of a raw deref is safe since Rust 1.82).
 //! The user's tokens keep their spans, so `unsafe` requirements, borrow
 //! errors and lints still point at user code; assignment still evaluates the
 //! value before the place. Every fn and closure gets a frame
@@ -243,22 +246,34 @@ impl Instrumenter<'_> {
             Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => self.read(e, ctx),
             Expr::Assign(a) => {
                 self.expr(&mut a.right, Ctx::Value);
-                if classify(&a.left).is_some() {
+                if let Some(kind) = classify(&a.left) {
                     self.place_children(&mut a.left);
                     let site = self.site(a.left.span());
                     let left = &a.left;
-                    a.left = Box::new(parse_quote!(*::racecheck::__rt::write_place(&raw mut #left, #site)));
+                    a.left = Box::new(match kind {
+                        Kind::Static => parse_quote!(*::racecheck::__rt::write_static(&raw mut #left, #site)),
+                        Kind::Memory => {
+                            let w = Self::witness(left);
+                            parse_quote!(*{ #w ::racecheck::__rt::write_place(&raw mut #left, #site) })
+                        }
+                    });
                 } else {
                     self.assignee(&mut a.left);
                 }
             }
             Expr::Binary(b) if is_compound_assign(&b.op) => {
                 self.expr(&mut b.right, Ctx::Value);
-                if classify(&b.left).is_some() {
+                if let Some(kind) = classify(&b.left) {
                     self.place_children(&mut b.left);
                     let site = self.site(b.left.span());
                     let left = &b.left;
-                    b.left = Box::new(parse_quote!(*::racecheck::__rt::update_place(&raw mut #left, #site)));
+                    b.left = Box::new(match kind {
+                        Kind::Static => parse_quote!(*::racecheck::__rt::update_static(&raw mut #left, #site)),
+                        Kind::Memory => {
+                            let w = Self::witness(left);
+                            parse_quote!(*{ #w ::racecheck::__rt::update_place(&raw mut #left, #site) })
+                        }
+                    });
                 } else {
                     self.assignee(&mut b.left);
                 }
@@ -386,9 +401,18 @@ impl Instrumenter<'_> {
                 parse_quote_spanned!(span=> { ::racecheck::__rt::read(&raw const #place, #site); #place })
             }
             (Kind::Memory, _, _) => {
-                parse_quote_spanned!(span=> (*::racecheck::__rt::read_place(&raw const #place, #site)))
+                let w = Self::witness(&place);
+                parse_quote_spanned!(span=> (*{ #w ::racecheck::__rt::read_place(&raw const #place, #site) }))
             }
         };
+    }
+
+    /// `if false { let _ = &P; }`: never runs, but borrows `P` the way the
+    /// user's code touched it, so an `unsafe` block the user needed for `P`
+    /// (a raw pointer deref, a union field) is still needed: `&raw` of a
+    /// deref is safe, and without this the user would see `unused_unsafe`.
+    fn witness(place: &Expr) -> Stmt {
+        parse_quote!(if false { #[allow(static_mut_refs)] let _ = &#place; })
     }
 
     /// `#[allow(static_mut_refs)] let _ = read_val(&X, SITE);`
@@ -581,13 +605,14 @@ fn f(p: *mut u32, s: &S) {
         let expect = [
             "let __racecheck_frame = ::racecheck::__rt::enter",
             "::racecheck::__rt::read(&raw const *p,",
-            "*::racecheck::__rt::write_place(&raw mut *p,",
-            "*::racecheck::__rt::update_place(&raw mut (*p),",
-            "*::racecheck::__rt::write_place(&raw mut COUNTER,",
+            "::racecheck::__rt::write_place(&raw mut *p,",
+            "::racecheck::__rt::update_place(&raw mut (*p),",
+            "if false { #[allow(static_mut_refs)] let _ = &*p; }",
+            "*::racecheck::__rt::write_static(&raw mut COUNTER,",
             "::racecheck::__rt::read_val(&COUNTER,",
             "::racecheck::__rt::read(&raw const s.n,",
-            "(*::racecheck::__rt::read_place(&raw const *p.add(1),",
-            "(*::racecheck::__rt::read_place(&raw const s.n,",
+            "::racecheck::__rt::read_place(&raw const *p.add(1),",
+            "::racecheck::__rt::read_place(&raw const s.n,",
             "line: 4u32",
             "col: 17u32",
         ];

@@ -8,7 +8,7 @@ use racecheck_detector::history::{Event, Frame};
 use racecheck_detector::report::{self as model, AccessDesc, Location, RaceReport, Stack, StackFrame, ThreadDesc, ThreadRef};
 use racecheck_detector::shadow::{AccessKind, Cell};
 
-use super::symbolize::{global, is_internal, symbolize, user_frames};
+use super::symbolize::{global, is_user, symbolize, user_frames};
 use super::thread::{history, occupant, ThreadInfo};
 use super::{alloc, runtime, sys, ThreadState};
 use crate::__rt::Site;
@@ -32,31 +32,31 @@ fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
             vec![StackFrame { function: s.func.to_string(), file: s.file.to_string(), line: s.line, column: s.col }]
         }
         Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) => {
-            symbolize(pc as usize).into_iter().filter(|f| !is_internal(&f.function)).collect()
+            symbolize(pc as usize).into_iter().filter(is_user).collect()
         }
         _ => vec![],
     };
     for f in stack.iter().rev() {
-        frames.extend(symbolize(f.caller_pc as usize).into_iter().filter(|f| !is_internal(&f.function)));
+        frames.extend(symbolize(f.caller_pc as usize).into_iter().filter(is_user));
     }
     frames
 }
 
-/// Where a thread was created: user frames, or, for threads the program did
-/// not create itself (the test harness's), the nearest frames of any kind.
+/// Where a thread was created: user frames, or, for threads the test
+/// harness created, the harness's frame that did it.
 fn creation_stack(info: &ThreadInfo) -> Stack {
     let user = user_frames(&info.created_at);
     if !user.is_empty() {
         return Stack::Frames(user);
     }
-    let any: Vec<StackFrame> = info
+    let harness: Vec<StackFrame> = info
         .created_at
         .iter()
         .flat_map(|&pc| symbolize(pc))
-        .filter(|f| !f.function.starts_with("racecheck::") && !f.function.starts_with("__wrap_"))
-        .take(4)
+        .filter(|f| f.function.starts_with("test::"))
+        .take(1)
         .collect();
-    Stack::Frames(any)
+    Stack::Frames(harness)
 }
 
 fn strip(stack: &mut Stack, prefix: &str) {

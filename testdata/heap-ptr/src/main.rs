@@ -1,0 +1,31 @@
+//! Two threads write the same element of a heap buffer through a raw pointer,
+//! with nothing ordering them.
+use racecheck::race_check;
+use std::thread;
+
+struct SendPtr(*mut u64);
+unsafe impl Send for SendPtr {}
+impl SendPtr {
+    fn get(&self) -> *mut u64 {
+        self.0
+    }
+}
+
+#[race_check]
+fn fill(p: *mut u64, value: u64) {
+    unsafe {
+        *p.add(3) = value;
+    }
+}
+
+#[race_check]
+fn main() {
+    let buf: Box<[u64]> = vec![0u64; 16].into_boxed_slice();
+    let p = Box::into_raw(buf) as *mut u64;
+    let (a, b) = (SendPtr(p), SendPtr(p));
+    let t1 = thread::spawn(move || fill(a.get(), 1));
+    let t2 = thread::spawn(move || fill(b.get(), 2));
+    t1.join().unwrap();
+    t2.join().unwrap();
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, 16)) });
+}
