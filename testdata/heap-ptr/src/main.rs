@@ -2,6 +2,7 @@
 //! with nothing ordering them.
 use racecheck::race_check;
 use std::thread;
+use std::time::Duration;
 
 struct SendPtr(*mut u64);
 unsafe impl Send for SendPtr {}
@@ -24,7 +25,11 @@ fn main() {
     let p = Box::into_raw(buf) as *mut u64;
     let (a, b) = (SendPtr(p), SendPtr(p));
     let t1 = thread::spawn(move || fill(a.get(), 1));
-    let t2 = thread::spawn(move || fill(b.get(), 2));
+    let t2 = thread::spawn(move || {
+        // Only so the report reads the same on every run; sleeping orders nothing.
+        thread::sleep(Duration::from_millis(100));
+        fill(b.get(), 2)
+    });
     t1.join().unwrap();
     t2.join().unwrap();
     drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, 16)) });

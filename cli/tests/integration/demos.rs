@@ -1,0 +1,110 @@
+//! Racy programs report exactly their races; fixed twins stay silent.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{assert_snapshot, normalise, racecheck, run, stderr, testdata};
+
+const RACES_FOUND: i32 = 66;
+const SILENT_RUNS: usize = 20;
+
+fn run_bin(krate: &str) -> (i32, String) {
+    let mut c = racecheck();
+    c.args(["run", "-p", krate]);
+    let o = run(c);
+    (o.status.code().unwrap_or(-1), stderr(&o))
+}
+
+/// The executable `racecheck run -p krate` built.
+fn built(krate: &str) -> PathBuf {
+    testdata().join("target/racecheck/x86_64-unknown-linux-gnu/debug").join(krate)
+}
+
+fn assert_racy(krate: &str, races: usize) {
+    let (code, err) = run_bin(krate);
+    assert_eq!(code, RACES_FOUND, "{krate} should exit 66\n{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), races, "{err}");
+    assert!(err.contains(&format!("Found {races} data race(s)")), "{err}");
+    assert_snapshot(krate, &normalise(&err));
+}
+
+fn assert_silent(krate: &str) {
+    let (code, err) = run_bin(krate);
+    assert_eq!(code, 0, "{krate} should exit 0\n{err}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+    for i in 0..SILENT_RUNS {
+        let o = Command::new(built(krate)).output().unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success() && !err.contains("DATA RACE"), "{krate}, run {i}: {err}");
+    }
+}
+
+#[test]
+fn counter_race_has_both_stacks_location_and_threads() {
+    assert_racy("counter", 2);
+}
+
+#[test]
+fn counter_with_mutex_is_silent() {
+    assert_silent("counter-fixed");
+}
+
+#[test]
+fn heap_pointer_race_names_the_block() {
+    assert_racy("heap-ptr", 1);
+}
+
+#[test]
+fn heap_pointer_ordered_by_join_is_silent() {
+    assert_silent("heap-ptr-fixed");
+}
+
+#[test]
+fn relaxed_flag_publication_is_a_race() {
+    assert_racy("flag-relaxed", 1);
+}
+
+#[test]
+fn release_acquire_flag_publication_is_silent() {
+    assert_silent("flag-release");
+}
+
+#[test]
+fn racy_test_fails_the_run() {
+    let mut c = racecheck();
+    c.args(["test", "-p", "testcrate"]);
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+    assert!(err.contains("found 1 data race(s) in 1 of 1 test binaries: testcrate"), "{err}");
+    assert_snapshot("testcrate", &normalise(&err));
+}
+
+#[test]
+fn clean_test_alone_passes() {
+    let mut c = racecheck();
+    c.args(["test", "-p", "testcrate", "joined_bumps"]);
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+}
+
+#[test]
+fn cargo_subcommand_works_the_same() {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-racecheck"));
+    c.current_dir(testdata()).args(["racecheck", "run", "-p", "counter"]);
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{}", stderr(&o));
+}
+
+#[test]
+fn exitcode_and_halt_on_error_options() {
+    let mut c = racecheck();
+    c.args(["run", "-p", "counter"]).env("RACECHECK_OPTIONS", "halt_on_error=1 exitcode=9");
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(9), "{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+}
