@@ -8,7 +8,9 @@ use racecheck_detector::history::{Event, Frame};
 use racecheck_detector::report::{self as model, AccessDesc, Location, RaceReport, Stack, StackFrame, ThreadDesc, ThreadRef};
 use racecheck_detector::shadow::{AccessKind, Cell};
 
-use super::symbolize::{global, is_user, symbolize, user_frames};
+use racecheck_detector::report::is_user;
+
+use super::symbolize::{global, symbolize, user_frames};
 use super::thread::{history, occupant, ThreadInfo};
 use super::{alloc, runtime, sys, ThreadState};
 use crate::__rt::Site;

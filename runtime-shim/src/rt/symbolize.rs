@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use object::{Object, ObjectSymbol, SymbolKind};
-use racecheck_detector::report::StackFrame;
+use racecheck_detector::report::{is_user, StackFrame};
 
 /// Frames for a return address (looked up at `pc - 1`, inside the call),
 /// innermost inlined frame first.
@@ -36,36 +36,6 @@ pub fn symbolize(pc: usize) -> Vec<StackFrame> {
     });
     cache.get_or_insert_with(HashMap::new).insert(pc, frames.clone());
     frames
-}
-
-/// Frames that are the machinery, not the program: std, core, alloc, the
-/// test harness, racecheck itself, libc start-up.
-pub fn is_internal(function: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "std::", "core::", "alloc::", "test::", "racecheck::", "racecheck_detector::", "backtrace::",
-        "__rust", "__libc", "_start", "__wrap_", "__tsan_", "start_thread", "clone", "0x",
-    ];
-    let internal_path = |p: &str| PREFIXES.iter().any(|x| p.starts_with(x));
-    // `<Type as Trait>::method`: the type decides, unless it is a generic
-    // parameter or a primitive (`<T as alloc::…>`), where the trait does.
-    if let Some(rest) = function.strip_prefix('<') {
-        if let Some((ty, tr)) = rest.split_once(" as ") {
-            let mut ty = ty;
-            for p in ["&", "*const ", "*mut ", "mut ", "dyn ", "[", "("] {
-                ty = ty.trim_start_matches(p);
-            }
-            let named = ty.contains("::") && !ty.starts_with("fn(");
-            return if named { internal_path(ty) } else { internal_path(tr) };
-        }
-        return internal_path(rest);
-    }
-    internal_path(function) || function == "main" || function.contains("{{vtable.shim}}")
-}
-
-/// Is this a frame worth showing? Not machinery, and not code the compiler
-/// synthesised (column 0: the test harness's `main`).
-pub fn is_user(f: &StackFrame) -> bool {
-    !is_internal(&f.function) && !(f.line <= 1 && f.column == 0)
 }
 
 /// User frames for a list of return addresses, innermost first.
@@ -121,20 +91,3 @@ pub fn global(addr: usize) -> Option<(String, usize, usize)> {
     (a < start + size).then(|| (name.clone(), start + s.bias, *size))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_internal;
-
-    #[test]
-    fn internal_frames() {
-        assert!(is_internal("std::thread::spawn"));
-        assert!(is_internal("<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem"));
-        assert!(is_internal("<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop"));
-        assert!(is_internal("core::ops::function::FnOnce::call_once{{vtable.shim}}"));
-        assert!(!is_internal("<ring::Ring as core::ops::drop::Drop>::drop"));
-        assert!(!is_internal("ring::Ring::push"));
-        assert!(!is_internal("counter::main"));
-        assert!(is_internal("<fn() -> core::result::Result<(), alloc::string::String> as core::ops::function::FnOnce<()>>::call_once"));
-        assert!(is_internal("<&dyn core::ops::function::Fn<(), Output = i32> + core::marker::Sync as core::ops::function::FnOnce<()>>::call_once"));
-    }
-}
