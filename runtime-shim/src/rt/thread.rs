@@ -196,6 +196,9 @@ pub unsafe extern "C" fn __wrap_pthread_create(
         // SAFETY: forwarding the caller's arguments unchanged.
         return unsafe { __real_pthread_create(thread, attr, start, arg) };
     };
+    // Read before the thread exists: once it runs, it owns and frees `spawn`.
+    // SAFETY: `spawn` is ours until `__real_pthread_create` succeeds.
+    let info = unsafe { (*spawn).info };
     // SAFETY: forwarding the caller's arguments; `trampoline` takes ownership
     // of `spawn` in the new thread.
     let rc = unsafe { __real_pthread_create(thread, attr, trampoline, spawn.cast()) };
@@ -204,9 +207,8 @@ pub unsafe extern "C" fn __wrap_pthread_create(
             // SAFETY: the thread was not created, so `spawn` is still ours.
             drop(unsafe { Box::from_raw(spawn) });
         } else {
-            // SAFETY: on success pthread_create wrote the new id to `thread`;
-            // `spawn.info` is a leaked 'static that the trampoline only reads.
-            let (id, info) = unsafe { (*thread, (*spawn).info) };
+            // SAFETY: on success pthread_create wrote the new id to `thread`.
+            let id = unsafe { *thread };
             by_pthread().insert(id, info);
         }
     });
