@@ -20,12 +20,21 @@ fn built(krate: &str) -> PathBuf {
     testdata().join("target/racecheck/x86_64-unknown-linux-gnu/debug").join(krate)
 }
 
+const RACY_RUNS: usize = 10;
+
 fn assert_racy(krate: &str, races: usize) {
     let (code, err) = run_bin(krate);
     assert_eq!(code, RACES_FOUND, "{krate} should exit 66\n{err}");
     assert_eq!(err.matches("WARNING: DATA RACE").count(), races, "{err}");
     assert!(err.contains(&format!("Found {races} data race(s)")), "{err}");
-    assert_snapshot(krate, &normalise(&err));
+    let report = normalise(&err);
+    assert_snapshot(krate, &report);
+    // The same report every time, and never a crash of the runtime.
+    for i in 0..RACY_RUNS {
+        let o = Command::new(built(krate)).output().unwrap();
+        assert_eq!(o.status.code(), Some(RACES_FOUND), "{krate}, run {i}: {}", stderr(&o));
+        assert_eq!(normalise(&stderr(&o)), report, "{krate}, run {i}");
+    }
 }
 
 fn assert_silent(krate: &str) {
@@ -107,4 +116,9 @@ fn exitcode_and_halt_on_error_options() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(9), "{err}");
     assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+}
+
+#[test]
+fn std_synchronisation_used_correctly_is_silent() {
+    assert_silent("std-sync");
 }

@@ -108,13 +108,19 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(state: &super::AtomicU32, ignore_poison: bool, f: &mut dyn FnMut(&std::sync::OnceState)) {
-                // SAFETY: forwarding std's own call unchanged.
-                unsafe { real(state, ignore_poison, f) };
-                // The initialiser's completion and every waiter's wake-up: the
-                // initialiser publishes, the waiters take it.
                 let addr = state as *const _ as usize;
+                // Publish the initialiser's writes as soon as it returns:
+                // std marks the Once complete right after, and a thread on
+                // the fast path may acquire that (`is_completed`) at once.
+                let mut init = |s: &std::sync::OnceState| {
+                    f(s);
+                    super::released(addr);
+                };
+                // SAFETY: std's own call, with an initialiser that calls the
+                // original one.
+                unsafe { real(state, ignore_poison, &mut init) };
+                // Waiters that slept through the initialisation.
                 super::acquired(addr);
-                super::released(addr);
             }
         }
     };
