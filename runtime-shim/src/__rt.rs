@@ -112,3 +112,97 @@ pub unsafe fn write_static<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
 pub unsafe fn update_static<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
     write_place(p, site)
 }
+
+// ---- Pointer functions and methods, dispatched on the receiver's type ----
+//
+// `#[race_check]` cannot see types, so for a method call whose name a raw
+// pointer or a `Cell` also has (`x.write(v)`, `c.get()`), it emits
+// `(&Probe(&x)).note_write(SITE)` before the call. Autoref specialisation
+// picks `PtrProbe` when `x` is a raw pointer, `NonNull`, `Cell` or
+// `MaybeUninit`, and the do-nothing `ProbeFallback` for anything else
+// (`RwLock::write`, `io::Write::write`, a slice's `get`).
+
+/// A borrowed receiver whose type decides what a method call accesses.
+pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+/// Accesses made by pointer-like receivers.
+pub trait PtrProbe {
+    /// The method reads `count` elements at the receiver.
+    fn note_read(&self, count: usize, site: &'static Site);
+    /// The method writes `count` elements at the receiver.
+    fn note_write(&self, count: usize, site: &'static Site);
+}
+
+/// Any other receiver: the method is not a memory access we check.
+pub trait ProbeFallback {
+    #[inline(always)]
+    fn note_read(&self, _count: usize, _site: &'static Site) {}
+    #[inline(always)]
+    fn note_write(&self, _count: usize, _site: &'static Site) {}
+}
+
+impl<T: ?Sized> ProbeFallback for &Probe<'_, T> {}
+
+macro_rules! ptr_probe {
+    ($([$($g:tt)*] $ty:ty => |$p:ident| $addr:expr;)*) => {$(
+        impl<$($g)*> PtrProbe for Probe<'_, $ty> {
+            #[inline(always)]
+            fn note_read(&self, count: usize, site: &'static Site) {
+                let $p = self.0;
+                access($addr as usize, core::mem::size_of::<T>().saturating_mul(count), false, site);
+            }
+            #[inline(always)]
+            fn note_write(&self, count: usize, site: &'static Site) {
+                let $p = self.0;
+                access($addr as usize, core::mem::size_of::<T>().saturating_mul(count), true, site);
+            }
+        }
+    )*};
+}
+
+ptr_probe! {
+    [T] *const T => |p| *p;
+    [T] *mut T => |p| *p;
+    [T] core::ptr::NonNull<T> => |p| p.as_ptr();
+    [T] core::cell::Cell<T> => |p| p.as_ptr();
+    [T] core::mem::MaybeUninit<T> => |p| p.as_ptr();
+    // Receivers that are references to those (`c: &Cell<T>`, `m: &mut MaybeUninit<T>`).
+    ['b, T] &'b core::cell::Cell<T> => |p| p.as_ptr();
+    ['b, T] &'b core::mem::MaybeUninit<T> => |p| p.as_ptr();
+    ['b, T] &'b mut core::mem::MaybeUninit<T> => |p| p.as_ptr();
+}
+
+/// `ptr::read(p)` and friends: note a read of one `T` at `p`, return `p`.
+#[inline(always)]
+pub fn note_read<T>(p: *const T, site: &'static Site) -> *const T {
+    access(p as usize, core::mem::size_of::<T>(), false, site);
+    p
+}
+
+/// `ptr::write(p, v)` and friends: note a write of one `T` at `p`, return `p`.
+#[inline(always)]
+pub fn note_write<T>(p: *mut T, site: &'static Site) -> *mut T {
+    access(p as usize, core::mem::size_of::<T>(), true, site);
+    p
+}
+
+/// `ptr::copy(src, dst, n)`-like: a read of `n` elements and a write of `n`.
+#[inline(always)]
+pub fn note_copy<T>(src: *const T, dst: *mut T, n: usize, site: &'static Site) {
+    let bytes = core::mem::size_of::<T>().saturating_mul(n);
+    access(src as usize, bytes, false, site);
+    access(dst as usize, bytes, true, site);
+}
+
+/// `ptr::write_bytes(dst, v, n)`, `ptr::swap_nonoverlapping(a, b, n)`: `n` elements written at `p`.
+#[inline(always)]
+pub fn note_write_n<T>(p: *const T, n: usize, site: &'static Site) {
+    access(p as usize, core::mem::size_of::<T>().saturating_mul(n), true, site);
+}
+
+/// `mem::replace(r, v)`, `mem::take(r)`, `mem::swap(a, b)`: a write through `r`.
+#[inline(always)]
+pub fn note_write_ref<'a, T>(r: &'a mut T, site: &'static Site) -> &'a mut T {
+    access(r as *mut T as usize, core::mem::size_of::<T>(), true, site);
+    r
+}

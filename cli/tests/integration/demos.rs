@@ -8,9 +8,9 @@ use crate::{assert_snapshot, normalise, racecheck, run, stderr, testdata};
 const RACES_FOUND: i32 = 66;
 const SILENT_RUNS: usize = 20;
 
-fn run_bin(krate: &str) -> (i32, String) {
+fn run_bin(krate: &str, args: &[&str]) -> (i32, String) {
     let mut c = racecheck();
-    c.args(["run", "-p", krate]);
+    c.args(["run", "-p", krate, "--"]).args(args);
     let o = run(c);
     (o.status.code().unwrap_or(-1), stderr(&o))
 }
@@ -23,26 +23,34 @@ fn built(krate: &str) -> PathBuf {
 const RACY_RUNS: usize = 10;
 
 fn assert_racy(krate: &str, races: usize) {
-    let (code, err) = run_bin(krate);
+    assert_racy_with(krate, &[], krate, races);
+}
+
+fn assert_racy_with(krate: &str, args: &[&str], snapshot: &str, races: usize) {
+    let (code, err) = run_bin(krate, args);
     assert_eq!(code, RACES_FOUND, "{krate} should exit 66\n{err}");
     assert_eq!(err.matches("WARNING: DATA RACE").count(), races, "{err}");
     assert!(err.contains(&format!("Found {races} data race(s)")), "{err}");
     let report = normalise(&err);
-    assert_snapshot(krate, &report);
+    assert_snapshot(snapshot, &report);
     // The same report every time, and never a crash of the runtime.
     for i in 0..RACY_RUNS {
-        let o = Command::new(built(krate)).output().unwrap();
+        let o = Command::new(built(krate)).args(args).output().unwrap();
         assert_eq!(o.status.code(), Some(RACES_FOUND), "{krate}, run {i}: {}", stderr(&o));
         assert_eq!(normalise(&stderr(&o)), report, "{krate}, run {i}");
     }
 }
 
 fn assert_silent(krate: &str) {
-    let (code, err) = run_bin(krate);
+    assert_silent_with(krate, &[]);
+}
+
+fn assert_silent_with(krate: &str, args: &[&str]) {
+    let (code, err) = run_bin(krate, args);
     assert_eq!(code, 0, "{krate} should exit 0\n{err}");
     assert!(!err.contains("DATA RACE"), "{err}");
     for i in 0..SILENT_RUNS {
-        let o = Command::new(built(krate)).output().unwrap();
+        let o = Command::new(built(krate)).args(args).output().unwrap();
         let err = stderr(&o);
         assert!(o.status.success() && !err.contains("DATA RACE"), "{krate}, run {i}: {err}");
     }
@@ -121,4 +129,16 @@ fn exitcode_and_halt_on_error_options() {
 #[test]
 fn std_synchronisation_used_correctly_is_silent() {
     assert_silent("std-sync");
+}
+
+#[test]
+fn every_access_form_races_once() {
+    // 26 racing pairs, one report each; the 27th pair touches neighbouring
+    // fields and must stay silent.
+    assert_racy_with("forms", &["racy"], "forms", 26);
+}
+
+#[test]
+fn every_access_form_ordered_is_silent() {
+    assert_silent_with("forms", &["ordered"]);
 }

@@ -248,15 +248,12 @@ impl Instrumenter<'_> {
                 self.expr(&mut a.right, Ctx::Value);
                 if let Some(kind) = classify(&a.left) {
                     self.place_children(&mut a.left);
-                    let site = self.site(a.left.span());
-                    let left = &a.left;
-                    a.left = Box::new(match kind {
-                        Kind::Static => parse_quote!(*::racecheck::__rt::write_static(&raw mut #left, #site)),
-                        Kind::Memory => {
-                            let w = Self::witness(left);
-                            parse_quote!(*{ #w ::racecheck::__rt::write_place(&raw mut #left, #site) })
-                        }
-                    });
+                    let hook = match kind {
+                        Kind::Static => quote!(write_static),
+                        Kind::Memory => quote!(write_place),
+                    };
+                    let (left, right) = (a.left.clone(), a.right.clone());
+                    *e = self.store(kind, hook, &left, quote!(=), &right);
                 } else {
                     self.assignee(&mut a.left);
                 }
@@ -265,15 +262,12 @@ impl Instrumenter<'_> {
                 self.expr(&mut b.right, Ctx::Value);
                 if let Some(kind) = classify(&b.left) {
                     self.place_children(&mut b.left);
-                    let site = self.site(b.left.span());
-                    let left = &b.left;
-                    b.left = Box::new(match kind {
-                        Kind::Static => parse_quote!(*::racecheck::__rt::update_static(&raw mut #left, #site)),
-                        Kind::Memory => {
-                            let w = Self::witness(left);
-                            parse_quote!(*{ #w ::racecheck::__rt::update_place(&raw mut #left, #site) })
-                        }
-                    });
+                    let hook = match kind {
+                        Kind::Static => quote!(update_static),
+                        Kind::Memory => quote!(update_place),
+                    };
+                    let (left, right, op) = (b.left.clone(), b.right.clone(), b.op);
+                    *e = self.store(kind, hook, &left, op.to_token_stream(), &right);
                 } else {
                     self.assignee(&mut b.left);
                 }
@@ -300,9 +294,14 @@ impl Instrumenter<'_> {
             Expr::Reference(r) => self.place_children(&mut r.expr),
             Expr::RawAddr(r) => self.place_children(&mut r.expr),
             Expr::MethodCall(m) => {
+                let probe = self.method_probe(m);
                 self.place_children(&mut m.receiver);
                 for a in &mut m.args {
                     self.expr(a, Ctx::Value);
+                }
+                if let Some(note) = probe {
+                    let call = e.clone();
+                    *e = parse_quote!({ #note #call });
                 }
             }
             Expr::Call(c) => {
@@ -310,14 +309,29 @@ impl Instrumenter<'_> {
                 for a in &mut c.args {
                     self.expr(a, Ctx::Value);
                 }
+                self.pointer_function(e);
             }
             Expr::Match(m) => {
+                let note = self.scrutinee_note(&m.expr);
                 self.place_children(&mut m.expr);
                 for arm in &mut m.arms {
                     if let Some((_, g)) = &mut arm.guard {
                         self.expr(g, Ctx::Value);
                     }
                     self.expr(&mut arm.body, Ctx::Value);
+                }
+                if let Some(note) = note {
+                    let m = e.clone();
+                    *e = parse_quote!({ #note #m });
+                }
+            }
+            Expr::If(i) if matches!(&*i.cond, Expr::Let(_)) => {
+                let Expr::Let(l) = &*i.cond else { unreachable!() };
+                let note = self.scrutinee_note(&l.expr);
+                visit_mut::visit_expr_if_mut(self, i);
+                if let Some(note) = note {
+                    let x = e.clone();
+                    *e = parse_quote!({ #note #x });
                 }
             }
             Expr::Let(l) => self.place_children(&mut l.expr),
@@ -346,7 +360,8 @@ impl Instrumenter<'_> {
                     }));
                 }
             }
-            Expr::Const(_) | Expr::Macro(_) | Expr::Verbatim(_) => {}
+            Expr::Macro(m) => self.std_macro(&mut m.mac),
+            Expr::Const(_) | Expr::Verbatim(_) => {}
             _ => visit_mut::visit_expr_mut(self, e),
         }
     }
@@ -400,11 +415,248 @@ impl Instrumenter<'_> {
             (Kind::Memory, Ctx::Value, true) => {
                 parse_quote_spanned!(span=> { ::racecheck::__rt::read(&raw const #place, #site); #place })
             }
-            (Kind::Memory, _, _) => {
+            (Kind::Memory, Ctx::Value, false) => match hoist(&place) {
+                Some(Hoisted { values, names, place: p2 }) => parse_quote_spanned!(span=>
+                    match (#(#values,)*) {
+                        (#(#names,)*) => { ::racecheck::__rt::read(&raw const #p2, #site); #p2 }
+                    }
+                ),
+                None => parse_quote_spanned!(span=> (*::racecheck::__rt::read_place(&raw const #place, #site))),
+            },
+            (Kind::Memory, _, true) => {
                 let w = Self::witness(&place);
                 parse_quote_spanned!(span=> (*{ #w ::racecheck::__rt::read_place(&raw const #place, #site) }))
             }
+            (Kind::Memory, _, false) => match hoist(&place) {
+                Some(Hoisted { values, names, place: p2 }) => {
+                    let w = Self::witness(&p2);
+                    parse_quote_spanned!(span=>
+                        (*match (#(#values,)*) {
+                            (#(#names,)*) => { #w ::racecheck::__rt::read_place(&raw const #p2, #site) }
+                        })
+                    )
+                }
+                None => parse_quote_spanned!(span=> (*::racecheck::__rt::read_place(&raw const #place, #site))),
+            },
         };
+    }
+
+    /// For `recv.m(args)` where `m` is a method raw pointers, `NonNull`,
+    /// `Cell` or `MaybeUninit` have: a statement noting the access, chosen by
+    /// the receiver's type at compile time (see `__rt::Probe`). The receiver
+    /// is evaluated twice, so only receivers free of side effects qualify.
+    fn method_probe(&self, m: &syn::ExprMethodCall) -> Option<Stmt> {
+        let name = m.method.to_string();
+        let (write, count) = match name.as_str() {
+            "read" | "read_volatile" | "read_unaligned" | "get" | "assume_init_read" => (false, None),
+            "write" | "write_volatile" | "write_unaligned" | "set" | "replace" | "swap" | "take"
+            | "drop_in_place" => (true, None),
+            "copy_to" | "copy_to_nonoverlapping" => (false, Some(1)),
+            "copy_from" | "copy_from_nonoverlapping" | "write_bytes" => (true, Some(1)),
+            _ => return None,
+        };
+        if !is_pure_receiver(&m.receiver) {
+            return None;
+        }
+        let count = match count {
+            None => quote!(1usize),
+            Some(i) => {
+                let arg = m.args.iter().nth(i)?;
+                if !is_pure(arg) {
+                    return None;
+                }
+                quote!((#arg) as usize)
+            }
+        };
+        let site = self.site(m.method.span());
+        let recv = &m.receiver;
+        let note = if write { quote!(note_write) } else { quote!(note_read) };
+        Some(parse_quote!({
+            #[allow(unused_imports)]
+            use ::racecheck::__rt::{ProbeFallback as _, PtrProbe as _};
+            (&::racecheck::__rt::Probe(&#recv)).#note(#count, #site);
+        }))
+    }
+
+    /// `ptr::read(p)`, `ptr::write(p, v)`, `ptr::copy(src, dst, n)`,
+    /// `mem::replace(&mut x, v)` and their kin: note the accesses they make.
+    fn pointer_function(&mut self, e: &mut Expr) {
+        let Expr::Call(c) = e else { return };
+        let Expr::Path(p) = &*c.func else { return };
+        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let (module, name) = match segs.as_slice() {
+            [.., m, n] => (m.as_str(), n.as_str()),
+            _ => return,
+        };
+        let site = self.site(c.func.span());
+        let original: Vec<Expr> = c.args.iter().cloned().collect();
+        let arg = |i: usize| original.get(i).cloned();
+        match (module, name, c.args.len()) {
+            ("ptr", "read" | "read_volatile" | "read_unaligned", 1) => {
+                let a = arg(0).unwrap();
+                c.args[0] = parse_quote!(::racecheck::__rt::note_read(#a, #site));
+            }
+            ("ptr", "write" | "write_volatile" | "write_unaligned" | "replace", 2) | ("ptr", "drop_in_place", 1) => {
+                let a = arg(0).unwrap();
+                c.args[0] = parse_quote!(::racecheck::__rt::note_write(#a, #site));
+            }
+            ("ptr", "swap", 2) => {
+                for i in 0..2 {
+                    let a = arg(i).unwrap();
+                    c.args[i] = parse_quote!(::racecheck::__rt::note_write(#a, #site));
+                }
+            }
+            ("mem", "replace" | "take", _) | ("mem", "swap", 2) => {
+                for i in 0..if name == "swap" { 2 } else { 1 } {
+                    let a = arg(i).unwrap();
+                    c.args[i] = parse_quote!(::racecheck::__rt::note_write_ref(#a, #site));
+                }
+            }
+            ("ptr", "copy" | "copy_nonoverlapping", 3) => {
+                let (s_, d, n) = (arg(0).unwrap(), arg(1).unwrap(), arg(2).unwrap());
+                let f = &c.func;
+                *e = parse_quote!(match (#s_, #d, #n) {
+                    (__racecheck_s, __racecheck_d, __racecheck_n) => {
+                        ::racecheck::__rt::note_copy(__racecheck_s, __racecheck_d, __racecheck_n, #site);
+                        #f(__racecheck_s, __racecheck_d, __racecheck_n)
+                    }
+                });
+            }
+            ("ptr", "write_bytes" | "swap_nonoverlapping", 3) => {
+                let (a, b, n) = (arg(0).unwrap(), arg(1).unwrap(), arg(2).unwrap());
+                let f = &c.func;
+                let second = if name == "swap_nonoverlapping" {
+                    quote!(::racecheck::__rt::note_write_n(__racecheck_b, __racecheck_n, #site);)
+                } else {
+                    quote!()
+                };
+                *e = parse_quote!(match (#a, #b, #n) {
+                    (__racecheck_a, __racecheck_b, __racecheck_n) => {
+                        ::racecheck::__rt::note_write_n(__racecheck_a, __racecheck_n, #site);
+                        #second
+                        #f(__racecheck_a, __racecheck_b, __racecheck_n)
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// A read of a `match` or `if let` scrutinee, as a statement to run just
+    /// before: the scrutinee stays a place, so `ref` bindings and moves out of
+    /// it keep their meaning.
+    fn scrutinee_note(&self, scrutinee: &Expr) -> Option<Stmt> {
+        let kind = classify(scrutinee)?;
+        if !is_pure(scrutinee) {
+            return None;
+        }
+        Some(match kind {
+            Kind::Static => self.static_read_stmt(scrutinee),
+            Kind::Memory => {
+                let site = self.site(scrutinee.span());
+                parse_quote!(let _ = ::racecheck::__rt::read_place(&raw const #scrutinee, #site);)
+            }
+        })
+    }
+
+    /// Instrument the expression arguments of well-known std macros, which
+    /// the attribute otherwise sees only as tokens. Formatting and assertion
+    /// macros borrow their arguments, so those are read in place, never
+    /// moved; `write!`'s destination is a method receiver.
+    fn std_macro(&mut self, mac: &mut syn::Macro) {
+        #[derive(Copy, Clone, PartialEq)]
+        enum Arg {
+            Value,
+            Borrowed,
+            Receiver,
+            FormatString,
+        }
+        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else { return };
+        let role = |i: usize| -> Arg {
+            match (name.as_str(), i) {
+                ("vec" | "dbg", _) => Arg::Value,
+                ("write" | "writeln", 0) => Arg::Receiver,
+                ("write" | "writeln", 1) => Arg::FormatString,
+                ("assert" | "debug_assert", 0) => Arg::Value,
+                ("assert" | "debug_assert", 1) => Arg::FormatString,
+                ("assert_eq" | "assert_ne" | "debug_assert_eq" | "debug_assert_ne", 0 | 1) => Arg::Borrowed,
+                ("assert_eq" | "assert_ne" | "debug_assert_eq" | "debug_assert_ne", 2) => Arg::FormatString,
+                (_, 0) => Arg::FormatString,
+                _ => Arg::Borrowed,
+            }
+        };
+        const KNOWN: &[&str] = &[
+            "print", "println", "eprint", "eprintln", "format", "format_args", "panic", "unreachable", "todo",
+            "unimplemented", "write", "writeln", "assert", "debug_assert", "assert_eq", "assert_ne",
+            "debug_assert_eq", "debug_assert_ne", "vec", "dbg",
+        ];
+        if !KNOWN.contains(&name.as_str()) {
+            return;
+        }
+        if name == "vec" {
+            let repeat = mac.parse_body_with(|input: syn::parse::ParseStream<'_>| {
+                let elem: Expr = input.parse()?;
+                input.parse::<syn::Token![;]>()?;
+                let n: Expr = input.parse()?;
+                Ok((elem, n))
+            });
+            if let Ok((mut elem, mut n)) = repeat {
+                self.expr(&mut elem, Ctx::Value);
+                self.expr(&mut n, Ctx::Value);
+                mac.tokens = quote!(#elem; #n);
+                return;
+            }
+        }
+        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+        let Ok(mut args) = mac.parse_body_with(parser) else { return };
+        for (i, a) in args.iter_mut().enumerate() {
+            match (role(i), &mut *a) {
+                (Arg::FormatString, _) => {}
+                // `name = value` among format arguments
+                (Arg::Borrowed, Expr::Assign(x)) if matches!(&*x.left, Expr::Path(_)) => self.borrowed(&mut x.right),
+                (Arg::Borrowed, a) => self.borrowed(a),
+                (Arg::Receiver, a) => self.place_children(a),
+                (Arg::Value, a) => self.expr(a, Ctx::Value),
+            }
+        }
+        mac.tokens = args.to_token_stream();
+    }
+
+    /// An expression the macro will only borrow: read places in place.
+    fn borrowed(&mut self, e: &mut Expr) {
+        match classify(e) {
+            Some(Kind::Memory) => self.read(e, Ctx::AutoRef),
+            Some(Kind::Static) => {}
+            None => self.expr(e, Ctx::Value),
+        }
+    }
+
+    /// `place op value` (op is `=` or a compound assignment) through the
+    /// hook `hook`. Impure places are split first (see [`hoist`]); the value
+    /// is then evaluated before the place, as Rust does.
+    fn store(&self, kind: Kind, hook: TokenStream, place: &Expr, op: TokenStream, value: &Expr) -> Expr {
+        let site = self.site(place.span());
+        if kind == Kind::Static {
+            return parse_quote!(*::racecheck::__rt::#hook(&raw mut #place, #site) #op #value);
+        }
+        if is_pure(place) {
+            let w = Self::witness(place);
+            return parse_quote!(*{ #w ::racecheck::__rt::#hook(&raw mut #place, #site) } #op #value);
+        }
+        match hoist(place) {
+            Some(Hoisted { values, names, place: p2 }) => {
+                let w = Self::witness(&p2);
+                parse_quote!(match #value {
+                    __racecheck_value => match (#(#values,)*) {
+                        #[allow(unused_mut)]
+                        (#(mut #names,)*) => {
+                            *{ #w ::racecheck::__rt::#hook(&raw mut #p2, #site) } #op __racecheck_value
+                        }
+                    }
+                })
+            }
+            None => parse_quote!(*::racecheck::__rt::#hook(&raw mut #place, #site) #op #value),
+        }
     }
 
     /// `if false { let _ = &P; }`: never runs, but borrows `P` the way the
@@ -446,6 +698,10 @@ impl VisitMut for Instrumenter<'_> {
     fn visit_generic_argument_mut(&mut self, _: &mut syn::GenericArgument) {}
     fn visit_attribute_mut(&mut self, _: &mut syn::Attribute) {}
     fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+
+    fn visit_stmt_macro_mut(&mut self, m: &mut syn::StmtMacro) {
+        self.std_macro(&mut m.mac);
+    }
 }
 
 /// A function name relative to `module_path!()`, as a `concat!` expression.
@@ -540,6 +796,83 @@ fn classify_index_base(base: &Expr) -> Option<Kind> {
     }
 }
 
+/// An impure place split into values computed once (bound to `names`, in
+/// evaluation order) and an equivalent pure place over those names.
+struct Hoisted {
+    values: Vec<Expr>,
+    names: Vec<syn::Ident>,
+    place: Expr,
+}
+
+/// Split `place` so that the pointer operand of each `*` and each index that
+/// has side effects (or moves, like `p.ptr()` on a non-Copy `p`) is
+/// evaluated once, up front. `None` if the place is not rooted in a deref or
+/// a path (a field of a call's result).
+fn hoist(place: &Expr) -> Option<Hoisted> {
+    fn go(e: &Expr, h: &mut Hoisted) -> Option<Expr> {
+        let bind = |h: &mut Hoisted, v: &Expr| {
+            let name = quote::format_ident!("__racecheck_h{}", h.names.len());
+            h.values.push(v.clone());
+            h.names.push(name.clone());
+            name
+        };
+        Some(match e {
+            Expr::Paren(p) => {
+                let inner = go(&p.expr, h)?;
+                parse_quote!((#inner))
+            }
+            Expr::Group(g) => go(&g.expr, h)?,
+            Expr::Field(f) => {
+                let base = go(&f.base, h)?;
+                let member = &f.member;
+                parse_quote!(#base.#member)
+            }
+            Expr::Index(i) => {
+                let base = go(&i.expr, h)?;
+                if is_pure(&i.index) {
+                    let index = &i.index;
+                    parse_quote!(#base[#index])
+                } else {
+                    let name = bind(h, &i.index);
+                    parse_quote!(#base[#name])
+                }
+            }
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
+                if is_pure(&u.expr) {
+                    e.clone()
+                } else {
+                    let name = bind(h, &u.expr);
+                    parse_quote!(*#name)
+                }
+            }
+            Expr::Path(_) => e.clone(),
+            _ => return None,
+        })
+    }
+    let mut h = Hoisted { values: vec![], names: vec![], place: parse_quote!(_) };
+    h.place = go(place, &mut h)?;
+    Some(h)
+}
+
+/// A method receiver that may be evaluated twice: pure places and pointer
+/// arithmetic on them (`p.add(i)`, `cell.get()`, `buf.as_mut_ptr()`).
+fn is_pure_receiver(e: &Expr) -> bool {
+    match e {
+        Expr::MethodCall(m) => {
+            const PURE: &[&str] = &[
+                "add", "sub", "offset", "wrapping_add", "wrapping_sub", "wrapping_offset", "byte_add",
+                "byte_sub", "byte_offset", "cast", "cast_mut", "cast_const", "as_ptr", "as_mut_ptr", "get",
+            ];
+            PURE.contains(&m.method.to_string().as_str())
+                && is_pure_receiver(&m.receiver)
+                && m.args.iter().all(is_pure)
+        }
+        Expr::Paren(p) => is_pure_receiver(&p.expr),
+        Expr::Reference(r) => is_pure_receiver(&r.expr),
+        _ => is_pure(e),
+    }
+}
+
 /// Free of side effects, so evaluating it twice is harmless: paths,
 /// literals, fields, derefs, and indexing by those.
 fn is_pure(e: &Expr) -> bool {
@@ -611,7 +944,8 @@ fn f(p: *mut u32, s: &S) {
             "*::racecheck::__rt::write_static(&raw mut COUNTER,",
             "::racecheck::__rt::read_val(&COUNTER,",
             "::racecheck::__rt::read(&raw const s.n,",
-            "::racecheck::__rt::read_place(&raw const *p.add(1),",
+            "match (p.add(1),) { (__racecheck_h0,) => {",
+            "::racecheck::__rt::read(&raw const *__racecheck_h0,",
             "::racecheck::__rt::read_place(&raw const s.n,",
             "line: 4u32",
             "col: 17u32",

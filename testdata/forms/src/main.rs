@@ -1,0 +1,362 @@
+//! Every access form `#[race_check]` checks, each raced by two threads.
+//!
+//! `forms racy`: for each form, thread A accesses, then thread B accesses
+//! the same bytes with nothing ordering them (a Relaxed flag only decides who
+//! goes first, so the report is the same every run): one report per form.
+//! `forms ordered`: the same accesses with A joined before B starts: silent.
+use racecheck::race_check;
+use std::cell::{Cell, UnsafeCell};
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread;
+
+/// A raw pointer threads may share (the test decides the ordering).
+pub struct P<T>(*mut T);
+unsafe impl<T> Send for P<T> {}
+impl<T> Clone for P<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for P<T> {}
+impl<T> P<T> {
+    fn new(v: T) -> P<T> {
+        P(Box::into_raw(Box::new(v)))
+    }
+    fn ptr(self) -> *mut T {
+        self.0
+    }
+}
+
+#[derive(Default)]
+pub struct Item {
+    pub c: u32,
+    pub d: u32,
+}
+
+#[derive(Default)]
+pub struct Inner {
+    pub items: [Item; 3],
+}
+
+#[derive(Default)]
+pub struct Outer {
+    pub a: u64,
+    pub b: u64,
+    pub inner: Inner,
+}
+
+/// A cell type that wrongly claims to be shareable.
+pub struct Shared<T>(pub T);
+unsafe impl<T> Sync for Shared<T> {}
+unsafe impl<T> Send for Shared<T> {}
+
+pub static mut GLOBAL: u64 = 0;
+
+pub trait Bump {
+    fn slot(&self) -> *mut u64;
+    /// A default method: instrumented where the trait is annotated.
+    fn bump(&self) {
+        unsafe { *self.slot() += 1 }
+    }
+}
+
+#[race_check]
+pub trait BumpTwice: Bump {
+    fn bump_twice(&self) {
+        unsafe { *self.slot() += 2 }
+    }
+}
+
+pub struct Slot(P<u64>);
+impl Bump for Slot {
+    fn slot(&self) -> *mut u64 {
+        self.0.ptr()
+    }
+}
+impl BumpTwice for Slot {}
+
+#[race_check]
+pub mod access {
+    use super::*;
+
+    pub fn deref_write(p: P<u64>) {
+        unsafe { *p.ptr() = 1 }
+    }
+    pub fn deref_read(p: P<u64>) -> u64 {
+        unsafe { *p.ptr() }
+    }
+    pub fn reference_write(p: P<u64>) {
+        let r: &mut u64 = unsafe { &mut *p.ptr() };
+        *r = 2;
+    }
+    pub fn boxed_write(p: P<Box<u64>>) {
+        let b: &mut Box<u64> = unsafe { &mut *p.ptr() };
+        **b = 3;
+    }
+    pub fn boxed_read(p: P<Box<u64>>) -> u64 {
+        let b: &Box<u64> = unsafe { &*p.ptr() };
+        **b
+    }
+    pub fn field_write(p: P<Outer>) {
+        unsafe { (*p.ptr()).a = 4 }
+    }
+    pub fn field_read(p: P<Outer>) -> u64 {
+        unsafe { (*p.ptr()).a }
+    }
+    pub fn tuple_write(p: P<(u8, u64)>) {
+        unsafe { (*p.ptr()).1 = 5 }
+    }
+    pub fn index_write(p: P<[u64; 4]>) {
+        unsafe { (*p.ptr())[2] = 6 }
+    }
+    pub fn slice_read(p: P<[u64; 4]>) -> u64 {
+        let s = unsafe { std::slice::from_raw_parts(p.ptr() as *const u64, 4) };
+        s[2]
+    }
+    pub fn nested_write(p: P<Outer>, i: usize) {
+        unsafe { (*p.ptr()).inner.items[i].c = 7 }
+    }
+    pub fn nested_read(p: P<Outer>, i: usize) -> u32 {
+        unsafe { (*p.ptr()).inner.items[i].c }
+    }
+    pub fn compound(p: P<u64>) {
+        unsafe { *p.ptr() += 8 }
+    }
+    pub fn static_write() {
+        unsafe { GLOBAL = 9 }
+    }
+    pub fn static_read_via_raw() -> u64 {
+        let p = &raw const GLOBAL;
+        unsafe { *p }
+    }
+    pub fn ptr_write(p: P<u64>) {
+        unsafe { std::ptr::write(p.ptr(), 10) }
+    }
+    pub fn ptr_read(p: P<u64>) -> u64 {
+        unsafe { std::ptr::read(p.ptr()) }
+    }
+    pub fn method_write(p: P<[u64; 4]>, i: usize) {
+        let base = p.ptr() as *mut u64;
+        unsafe { base.add(i).write(11) }
+    }
+    pub fn method_read(p: P<[u64; 4]>, i: usize) -> u64 {
+        let base = p.ptr() as *mut u64;
+        unsafe { base.add(i).read() }
+    }
+    pub fn volatile_write(p: P<u64>) {
+        let q = p.ptr();
+        unsafe { q.write_volatile(12) }
+    }
+    pub fn volatile_read(p: P<u64>) -> u64 {
+        unsafe { std::ptr::read_volatile(p.ptr()) }
+    }
+    pub fn unaligned_write(p: P<[u8; 16]>) {
+        let q = unsafe { (p.ptr() as *mut u8).add(3) } as *mut u32;
+        unsafe { q.write_unaligned(13) }
+    }
+    pub fn unaligned_read(p: P<[u8; 16]>) -> u32 {
+        let q = unsafe { (p.ptr() as *const u8).add(5) } as *const u32;
+        unsafe { std::ptr::read_unaligned(q) }
+    }
+    pub fn copy_into(p: P<[u64; 4]>) {
+        let src = [1u64, 2, 3, 4];
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p.ptr() as *mut u64, 4) }
+    }
+    pub fn copy_out(p: P<[u64; 4]>) -> u64 {
+        let mut dst = [0u64; 4];
+        unsafe { std::ptr::copy(p.ptr() as *const u64, dst.as_mut_ptr(), 4) };
+        dst[0]
+    }
+    pub fn swap_with(p: P<u64>) {
+        let mut other = 14u64;
+        unsafe { std::ptr::swap(p.ptr(), &mut other) }
+    }
+    pub fn replace_in(p: P<u64>) -> u64 {
+        unsafe { std::ptr::replace(p.ptr(), 15) }
+    }
+    pub fn zero(p: P<[u64; 4]>) {
+        unsafe { std::ptr::write_bytes(p.ptr() as *mut u64, 0, 4) }
+    }
+    pub fn cell_set(c: &Shared<Cell<u64>>) {
+        c.0.set(16);
+    }
+    pub fn cell_get(c: &Shared<Cell<u64>>) -> u64 {
+        c.0.get()
+    }
+    pub fn cell_replace(c: &Shared<Cell<u64>>) -> u64 {
+        c.0.replace(17)
+    }
+    pub fn cell_take(c: &Shared<Cell<u64>>) -> u64 {
+        c.0.take()
+    }
+    pub fn unsafe_cell_write(c: &Shared<UnsafeCell<u64>>) {
+        unsafe { *c.0.get() = 18 }
+    }
+    pub fn unsafe_cell_read(c: &Shared<UnsafeCell<u64>>) -> u64 {
+        unsafe { *c.0.get() }
+    }
+    pub fn uninit_write(p: P<MaybeUninit<u64>>) {
+        let m: &mut MaybeUninit<u64> = unsafe { &mut *p.ptr() };
+        m.write(19);
+    }
+    pub fn uninit_read(p: P<MaybeUninit<u64>>) -> u64 {
+        let m: &MaybeUninit<u64> = unsafe { &*p.ptr() };
+        unsafe { m.assume_init_read() }
+    }
+    pub fn in_macro(p: P<u64>) -> String {
+        unsafe { format!("{}", *p.ptr()) }
+    }
+    pub fn in_assert(p: P<u64>) {
+        unsafe { assert_eq!(*p.ptr(), *p.ptr()) }
+    }
+    pub fn in_match(p: P<u64>) -> bool {
+        match unsafe { *p.ptr() } {
+            0 => false,
+            _ => true,
+        }
+    }
+    pub fn scrutinee(p: P<Outer>) -> bool {
+        let o: &Outer = unsafe { &*p.ptr() };
+        match o.b {
+            0 => false,
+            _ => true,
+        }
+    }
+    pub fn field_b_write(p: P<Outer>) {
+        unsafe { (*p.ptr()).b = 20 }
+    }
+    pub fn in_closure(p: P<u64>) {
+        let write = |v: u64| {
+            let inner = move || unsafe { *p.ptr() = v };
+            inner()
+        };
+        write(21);
+    }
+    pub fn generic_write<T: Copy>(p: P<T>, v: T) {
+        unsafe { *p.ptr() = v }
+    }
+
+    pub mod nested {
+        use super::*;
+        pub fn write(p: P<u64>) {
+            unsafe { *p.ptr() = 22 }
+        }
+    }
+
+    pub struct Counter(pub P<u64>);
+    impl Counter {
+        pub fn bump(&self) {
+            unsafe { *self.0.ptr() += 1 }
+        }
+    }
+    impl Bump for Counter {
+        fn slot(&self) -> *mut u64 {
+            self.0.ptr()
+        }
+        fn bump(&self) {
+            unsafe { *self.slot() += 3 }
+        }
+    }
+
+    /// Distinct bytes never race: each thread owns one field.
+    pub fn own_field_a(p: P<Outer>) {
+        unsafe { (*p.ptr()).inner.items[0].c = 1 }
+    }
+    pub fn own_field_b(p: P<Outer>) {
+        unsafe { (*p.ptr()).inner.items[0].d = 2 }
+    }
+}
+
+/// Discard a value on purpose.
+fn ignore<T>(_: T) {}
+
+fn pair(ordered: bool, a: impl FnOnce() + Send + 'static, b: impl FnOnce() + Send + 'static) {
+    if ordered {
+        thread::spawn(a).join().unwrap();
+        thread::spawn(b).join().unwrap();
+        return;
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    let ta = thread::spawn(move || {
+        a();
+        flag.store(true, Relaxed);
+    });
+    while !done.load(Relaxed) {
+        std::hint::spin_loop();
+    }
+    let tb = thread::spawn(b);
+    ta.join().unwrap();
+    tb.join().unwrap();
+}
+
+fn main() {
+    use access::*;
+    let ordered = match std::env::args().nth(1).as_deref() {
+        Some("racy") => false,
+        Some("ordered") => true,
+        _ => {
+            eprintln!("usage: forms racy|ordered");
+            std::process::exit(2);
+        }
+    };
+    let o = |a: Box<dyn FnOnce() + Send>, b: Box<dyn FnOnce() + Send>| pair(ordered, a, b);
+
+    let p = P::new(0u64);
+    o(Box::new(move || deref_write(p)), Box::new(move || ignore(deref_read(p))));
+    let p = P::new(0u64);
+    o(Box::new(move || reference_write(p)), Box::new(move || reference_write(p)));
+    let p = P::new(Box::new(0u64));
+    o(Box::new(move || boxed_write(p)), Box::new(move || ignore(boxed_read(p))));
+    let p = P::new(Outer::default());
+    o(Box::new(move || field_write(p)), Box::new(move || ignore(field_read(p))));
+    let p = P::new((0u8, 0u64));
+    o(Box::new(move || tuple_write(p)), Box::new(move || tuple_write(p)));
+    let p = P::new([0u64; 4]);
+    o(Box::new(move || index_write(p)), Box::new(move || ignore(slice_read(p))));
+    let p = P::new(Outer::default());
+    o(Box::new(move || nested_write(p, 1)), Box::new(move || ignore(nested_read(p, 1))));
+    let p = P::new(0u64);
+    o(Box::new(move || compound(p)), Box::new(move || compound(p)));
+    o(Box::new(static_write), Box::new(|| ignore(static_read_via_raw())));
+    let p = P::new(0u64);
+    o(Box::new(move || ptr_write(p)), Box::new(move || ignore(ptr_read(p))));
+    let p = P::new([0u64; 4]);
+    o(Box::new(move || method_write(p, 3)), Box::new(move || ignore(method_read(p, 3))));
+    let p = P::new(0u64);
+    o(Box::new(move || volatile_write(p)), Box::new(move || ignore(volatile_read(p))));
+    let p = P::new([0u8; 16]);
+    o(Box::new(move || unaligned_write(p)), Box::new(move || ignore(unaligned_read(p))));
+    let p = P::new([0u64; 4]);
+    o(Box::new(move || copy_into(p)), Box::new(move || ignore(copy_out(p))));
+    let p = P::new(0u64);
+    o(Box::new(move || swap_with(p)), Box::new(move || ignore(replace_in(p))));
+    let p = P::new([0u64; 4]);
+    o(Box::new(move || zero(p)), Box::new(move || ignore(slice_read(p))));
+    let c: &'static Shared<Cell<u64>> = Box::leak(Box::new(Shared(Cell::new(0))));
+    o(Box::new(move || cell_set(c)), Box::new(move || ignore(cell_get(c))));
+    let c: &'static Shared<Cell<u64>> = Box::leak(Box::new(Shared(Cell::new(0))));
+    o(Box::new(move || ignore(cell_replace(c))), Box::new(move || ignore(cell_take(c))));
+    let c: &'static Shared<UnsafeCell<u64>> = Box::leak(Box::new(Shared(UnsafeCell::new(0))));
+    o(Box::new(move || unsafe_cell_write(c)), Box::new(move || ignore(unsafe_cell_read(c))));
+    let p = P::new(MaybeUninit::<u64>::uninit());
+    o(Box::new(move || uninit_write(p)), Box::new(move || ignore(uninit_read(p))));
+    let p = P::new(0u64);
+    o(Box::new(move || deref_write(p)), Box::new(move || ignore(in_macro(p))));
+    let p = P::new(0u64);
+    o(Box::new(move || nested::write(p)), Box::new(move || in_assert(p)));
+    let p = P::new(0u64);
+    o(Box::new(move || in_closure(p)), Box::new(move || ignore(in_match(p))));
+    let p = P::new(Outer::default());
+    o(Box::new(move || field_b_write(p)), Box::new(move || ignore(scrutinee(p))));
+    let p = P::new(0u64);
+    o(Box::new(move || generic_write(p, 23u64)), Box::new(move || Counter(p).bump()));
+    let p = P::new(0u64);
+    o(Box::new(move || Bump::bump(&Counter(p))), Box::new(move || Slot(p).bump_twice()));
+    // Precision: neighbouring fields written by both threads, never a race.
+    let p = P::new(Outer::default());
+    o(Box::new(move || own_field_a(p)), Box::new(move || own_field_b(p)));
+    println!("forms done ({})", if ordered { "ordered" } else { "racy" });
+}
