@@ -201,8 +201,12 @@ fn init_inner() -> bool {
     true
 }
 
+// The entry points called from instrumented code are never inlined there:
+// inlined, their own atomics would be instrumented by the TSan pass and call
+// back into the runtime. They run in this crate, which is built without it.
+
 /// Enter an annotated frame. Returns whether a frame was pushed.
-#[inline(always)]
+#[inline(never)]
 pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
     with_state(|st| {
         let frame = Frame { func: f as *const FnInfo as u64, caller_pc: caller_pc as u64 };
@@ -212,7 +216,7 @@ pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
     .is_some()
 }
 
-#[inline(always)]
+#[inline(never)]
 pub fn exit() {
     with_state(|st| {
         st.history.push(Event::Exit, &st.stack);
@@ -221,11 +225,42 @@ pub fn exit() {
 }
 
 /// A plain access from annotated code.
-#[inline(always)]
+#[inline(never)]
 pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
-    if size == 0 {
+    if size == 0 || (addr & 7) + size <= 8 && same_access_again(addr, size, write) {
         return;
     }
+    access_slow(addr, size, write, site);
+}
+
+/// The hot path: has this thread already made this very access (same bytes,
+/// at least as strong) since its last release? Then nothing can change and
+/// no other thread can learn anything new from it (TSan's
+/// `ContainsSameAccess`). One TLS read, one table lookup, two loads.
+#[inline(always)]
+fn same_access_again(addr: usize, size: usize, write: bool) -> bool {
+    if !ENABLED.load(Relaxed) {
+        return false;
+    }
+    TLS.with(|t| {
+        let st = t.state.get();
+        if st.is_null() || t.busy.get() {
+            return false;
+        }
+        // SAFETY: the calling thread's own state, not borrowed elsewhere now
+        // (not busy); only read here.
+        let st = unsafe { &*st };
+        let Some(cells) = shadow::cells(addr) else { return false };
+        let kind = if write { AccessKind::Write } else { AccessKind::Read };
+        let probe = Cell::new(st.slot, st.epoch_start.max(1), (addr & 7) as u64, size as u64, kind);
+        !st.dead
+            && cells.iter().any(|c| rules::is_same_access(Cell::from_raw(c.load(Relaxed)), probe, st.epoch_start))
+    })
+}
+
+#[cold]
+#[inline(never)]
+fn access_slow(addr: usize, size: usize, write: bool, site: &'static Site) {
     let kind = if write { AccessKind::Write } else { AccessKind::Read };
     let site = site as *const Site as u64;
     let event = if write { Event::Write(site) } else { Event::Read(site) };
