@@ -142,3 +142,19 @@ fn every_access_form_races_once() {
 fn every_access_form_ordered_is_silent() {
     assert_silent_with("forms", &["ordered"]);
 }
+
+#[test]
+fn third_party_synchronisation_used_correctly_is_silent() {
+    // parking_lot, crossbeam-channel, crossbeam scoped threads, tokio.
+    assert_silent_with("ext-sync", &["correct"]);
+}
+
+#[test]
+fn third_party_synchronisation_dropped_is_reported_per_scenario() {
+    let (code, err) = run_bin("ext-sync", &["racy"]);
+    assert_eq!(code, RACES_FOUND, "{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 5, "{err}");
+    for scenario in ["parking_lot_mutex", "parking_lot_rwlock_condvar", "crossbeam_channel", "crossbeam_scope", "tokio_runtime"] {
+        assert!(err.contains(&format!("ext_sync::scenarios::{scenario}")), "no report for {scenario}:\n{err}");
+    }
+}

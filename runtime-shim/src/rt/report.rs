@@ -17,7 +17,7 @@ use crate::__rt::Site;
 
 /// Distinct races reported so far.
 static RACES: AtomicU64 = AtomicU64::new(0);
-/// Serialises reports and holds the site pairs already reported.
+/// Serialises reports and holds the stack pairs already reported.
 static REPORTED: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
 
 fn thread_ref(info: &ThreadInfo) -> ThreadRef {
@@ -71,10 +71,15 @@ fn strip(stack: &mut Stack, prefix: &str) {
     }
 }
 
-fn site_key(stack: &Stack) -> String {
+/// A race is the same race when both stacks are (TSan's
+/// `suppress_equal_stacks`): a loop racing a thousand times is one report,
+/// two callers reaching the same racy line are two.
+fn stack_key(stack: &Stack) -> String {
     match stack {
-        Stack::Frames(f) if !f.is_empty() => format!("{}:{}:{}", f[0].file, f[0].line, f[0].column),
-        _ => "?".into(),
+        Stack::Frames(frames) => {
+            frames.iter().map(|f| format!("{}:{}:{};", f.file, f.line, f.column)).collect()
+        }
+        Stack::Lost => "?".into(),
     }
 }
 
@@ -138,8 +143,8 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
         }
     }
 
-    let mut a = site_key(&report.current.stack);
-    let mut b = site_key(&report.previous.stack);
+    let mut a = stack_key(&report.current.stack);
+    let mut b = stack_key(&report.previous.stack);
     if a > b {
         std::mem::swap(&mut a, &mut b);
     }
