@@ -12,6 +12,8 @@ use crate::wrapsyms;
 
 /// Where the runtime writes how many races each process found.
 pub const ENV_REPORT_DIR: &str = "__RACECHECK_REPORT_DIR";
+/// Tells the runtime it runs a libtest harness.
+pub const ENV_TEST: &str = "__RACECHECK_TEST";
 
 fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
@@ -172,16 +174,18 @@ impl Session {
         Ok(artifacts)
     }
 
-    /// Run one built program; returns its outcome.
-    pub fn execute(&self, exe: &Path, args: &[String], cwd: &Path) -> Result<Outcome, Error> {
+    /// Run one built program; returns its outcome. `test_harness`: it is a
+    /// libtest binary, whose tests fail when a race is found during them.
+    pub fn execute(&self, exe: &Path, args: &[String], cwd: &Path, test_harness: bool) -> Result<Outcome, Error> {
         clear_dir(&self.report_dir);
-        let status = Command::new(exe)
-            .args(args)
-            .current_dir(cwd)
-            .env(ENV_REPORT_DIR, &self.report_dir)
-            .status()
-            .map_err(|source| Error::Spawn { program: exe.display().to_string(), source })?;
-        Ok(Outcome { status, races: read_race_counts(&self.report_dir) })
+        let mut cmd = Command::new(exe);
+        cmd.args(args).current_dir(cwd).env(ENV_REPORT_DIR, &self.report_dir);
+        if test_harness {
+            cmd.env(ENV_TEST, "1");
+        }
+        let status = cmd.status().map_err(|source| Error::Spawn { program: exe.display().to_string(), source })?;
+        let (races, racy_tests) = read_race_counts(&self.report_dir);
+        Ok(Outcome { status, races, racy_tests })
     }
 }
 
@@ -206,6 +210,8 @@ pub struct Outcome {
     pub status: ExitStatus,
     /// Races its processes reported.
     pub races: u64,
+    /// Tests during which races were found.
+    pub racy_tests: Vec<String>,
 }
 
 pub fn describe(status: ExitStatus) -> String {
@@ -238,11 +244,17 @@ fn clear_dir(dir: &Path) {
     }
 }
 
-fn read_race_counts(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter_map(|s| s.trim().parse::<u64>().ok())
-        .sum()
+/// Races and racy tests the runtime left in `dir`: one file per process, a
+/// count on the first line, then one test name per line.
+fn read_race_counts(dir: &Path) -> (u64, Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return (0, vec![]) };
+    let (mut races, mut tests) = (0, vec![]);
+    for text in entries.flatten().filter_map(|e| std::fs::read_to_string(e.path()).ok()) {
+        let mut lines = text.lines();
+        races += lines.next().and_then(|l| l.trim().parse::<u64>().ok()).unwrap_or(0);
+        tests.extend(lines.filter(|l| !l.is_empty()).map(String::from));
+    }
+    tests.sort();
+    tests.dedup();
+    (races, tests)
 }

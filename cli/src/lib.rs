@@ -148,7 +148,7 @@ fn run(a: RunArgs) -> Result<i32, Error> {
         }
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| bin.package_dir.clone());
-    let outcome = session.execute(&bin.executable, &a.args, &cwd)?;
+    let outcome = session.execute(&bin.executable, &a.args, &cwd, false)?;
     if outcome.races > 0 {
         return Ok(races_code);
     }
@@ -212,13 +212,14 @@ fn test(a: TestArgs) -> Result<i32, Error> {
     cargo_args.push("--no-run".into());
     let artifacts = session.build("test", &cargo_args)?;
     let tests: Vec<_> = artifacts.iter().filter(|x| x.is_test).collect();
-    let (mut races, mut racy, mut failed, mut crashed) = (0u64, vec![], vec![], vec![]);
+    let (mut races, mut racy, mut racy_tests, mut failed, mut crashed) = (0u64, vec![], vec![], vec![], vec![]);
     for t in &tests {
         eprintln!("racecheck: running {} ({})", t.name, t.executable.display());
-        let outcome = session.execute(&t.executable, &harness, &t.package_dir)?;
+        let outcome = session.execute(&t.executable, &harness, &t.package_dir, true)?;
         if outcome.races > 0 {
             races += outcome.races;
             racy.push(t.name.clone());
+            racy_tests.extend(outcome.racy_tests.iter().map(|n| format!("{}: {n}", t.name)));
         } else if let Some(sig) = outcome.status.signal() {
             eprintln!("racecheck: error: test binary {} was killed by signal {sig} ({})", t.name, cargo::signal_name(sig));
             crashed.push(t.name.clone());
@@ -233,6 +234,9 @@ fn test(a: TestArgs) -> Result<i32, Error> {
             tests.len(),
             racy.join(", ")
         );
+        for t in &racy_tests {
+            eprintln!("racecheck: race detected during test {t}");
+        }
         return Ok(races_code);
     }
     if !crashed.is_empty() {

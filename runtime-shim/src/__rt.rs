@@ -39,10 +39,21 @@ impl Drop for FrameGuard {
     #[inline(always)]
     fn drop(&mut self) {
         #[cfg(racecheck)]
-        if self.0 {
-            crate::rt::exit();
+        if self.0 && crate::rt::exit() && !std::thread::panicking() {
+            fail_test();
         }
     }
+}
+
+/// Fail the running test as `go test -race` does: the message goes to the
+/// test's own (captured) output, then the test thread unwinds. No panic hook
+/// runs, so no misleading location is printed.
+#[cfg(racecheck)]
+#[cold]
+#[inline(never)]
+fn fail_test() {
+    eprintln!("race detected during execution of test");
+    std::panic::resume_unwind(Box::new("race detected during execution of test"));
 }
 
 #[inline(always)]

@@ -95,7 +95,14 @@ fn racy_test_fails_the_run() {
     assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
     assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
     assert!(err.contains("found 1 data race(s) in 1 of 1 test binaries: testcrate"), "{err}");
+    assert!(err.contains("race detected during test testcrate: tests::racy_bumps"), "{err}");
     assert_snapshot("testcrate", &normalise(&err));
+    // libtest itself fails the racy test, and only it, as `go test -race` does.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("test tests::racy_bumps ... FAILED"), "{out}");
+    assert!(out.contains("test tests::joined_bumps ... ok"), "{out}");
+    assert!(out.contains("---- tests::racy_bumps stdout ----\nrace detected during execution of test"), "{out}");
+    assert!(out.contains("1 passed; 1 failed"), "{out}");
 }
 
 #[test]

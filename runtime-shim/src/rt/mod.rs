@@ -42,6 +42,9 @@ pub struct Runtime {
     pub out_fd: i32,
     /// Where to leave the race count for the CLI (`__RACECHECK_REPORT_DIR`).
     pub report_dir: Option<String>,
+    /// Running a libtest harness under `racecheck test` (`__RACECHECK_TEST`):
+    /// a race fails the test during which it was found.
+    pub test_harness: bool,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -195,7 +198,8 @@ fn init_inner() -> bool {
         }
     };
     let report_dir = std::env::var("__RACECHECK_REPORT_DIR").ok();
-    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir });
+    let test_harness = std::env::var_os("__RACECHECK_TEST").is_some();
+    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, test_harness });
     // SAFETY: registering a plain extern "C" fn with atexit.
     unsafe { libc::atexit(report::at_exit) };
     true
@@ -216,12 +220,17 @@ pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
     .is_some()
 }
 
+/// Leave an annotated frame. Returns true when the thread left its outermost
+/// annotated frame while a race found during its test has not yet failed
+/// the test: the caller then fails it.
 #[inline(never)]
-pub fn exit() {
+pub fn exit() -> bool {
     with_state(|st| {
         st.history.push(Event::Exit, &st.stack);
         st.stack.pop();
-    });
+        st.stack.is_empty() && st.info.pending_test_races.swap(0, Relaxed) > 0
+    })
+    .unwrap_or(false)
 }
 
 /// A plain access from annotated code.

@@ -17,6 +17,33 @@ use crate::__rt::Site;
 
 /// Distinct races reported so far.
 static RACES: AtomicU64 = AtomicU64::new(0);
+/// Names of the tests during which races were found.
+static RACY_TESTS: Mutex<std::collections::BTreeSet<String>> = Mutex::new(std::collections::BTreeSet::new());
+
+/// The thread running the test that `t` works for: the nearest of `t` and
+/// its creators that libtest's `run_test` created, else the main thread
+/// (`--test-threads=1` runs tests there).
+fn test_thread(t: &'static ThreadInfo) -> Option<&'static ThreadInfo> {
+    let mut cur = Some(t);
+    let mut last = t;
+    while let Some(info) = cur {
+        let by_harness = info
+            .created_at
+            .iter()
+            .flat_map(|&pc| symbolize(pc))
+            .any(|f| f.function.starts_with("test::run_test"));
+        if by_harness {
+            return Some(info);
+        }
+        last = info;
+        cur = info.parent;
+    }
+    (last.id == 0).then_some(last)
+}
+
+fn current_name() -> Option<String> {
+    std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned)).ok().flatten()
+}
 /// Serialises reports and holds the stack pairs already reported.
 static REPORTED: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
 
@@ -154,6 +181,16 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
     }
     sys::write_fd(rt.out_fd, model::render_text(&report).as_bytes());
     let n = RACES.fetch_add(1, AcqRel) + 1;
+    if rt.test_harness {
+        if let Some(test) = test_thread(st.info) {
+            test.pending_test_races.fetch_add(1, AcqRel);
+            let name = test.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let name = name.or_else(|| (test.id == st.info.id).then(current_name).flatten());
+            if let Some(name) = name {
+                RACY_TESTS.lock().unwrap_or_else(|e| e.into_inner()).insert(name);
+            }
+        }
+    }
     if rt.options.halt_on_error {
         sys::write_fd(rt.out_fd, model::render_summary(n).as_bytes());
         leave_count(n);
@@ -175,9 +212,15 @@ pub extern "C" fn at_exit() {
     }
 }
 
-/// Tell the CLI how many races this process found.
+/// Tell the CLI how many races this process found, then the tests they
+/// were found in, one per line.
 fn leave_count(n: u64) {
     if let Some(dir) = &runtime().report_dir {
-        let _ = std::fs::write(format!("{dir}/{}", std::process::id()), n.to_string());
+        let mut text = format!("{n}\n");
+        for t in RACY_TESTS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            text.push_str(t);
+            text.push('\n');
+        }
+        let _ = std::fs::write(format!("{dir}/{}", std::process::id()), text);
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 
 use racecheck_detector::history::{Event, History};
@@ -28,6 +28,10 @@ pub struct ThreadInfo {
     pub running: AtomicBool,
     /// The thread's final clock, for joiners.
     pub end: Mutex<Option<SyncClock>>,
+    /// The thread that created this one.
+    pub parent: Option<&'static ThreadInfo>,
+    /// Races found during the test this thread runs, not yet failed it.
+    pub pending_test_races: AtomicU64,
 }
 
 struct SlotInfo {
@@ -54,7 +58,7 @@ fn by_pthread() -> std::sync::MutexGuard<'static, BTreeMap<libc::pthread_t, &'st
     MAP.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn new_info(id: Option<u64>, created_at: Vec<usize>) -> &'static ThreadInfo {
+fn new_info(id: Option<u64>, created_at: Vec<usize>, parent: Option<&'static ThreadInfo>) -> &'static ThreadInfo {
     let id = id.unwrap_or_else(|| {
         let mut r = registry();
         r.next_id += 1;
@@ -66,6 +70,8 @@ fn new_info(id: Option<u64>, created_at: Vec<usize>) -> &'static ThreadInfo {
         created_at,
         running: AtomicBool::new(true),
         end: Mutex::new(None),
+        parent,
+        pending_test_races: AtomicU64::new(0),
     }))
 }
 
@@ -117,7 +123,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
 pub fn register_unknown_thread() -> *mut ThreadState {
     // SAFETY: plain syscalls without arguments.
     let is_main = unsafe { libc::getpid() == libc::gettid() };
-    let info = if is_main { new_info(Some(0), vec![]) } else { new_info(None, vec![]) };
+    let info = if is_main { new_info(Some(0), vec![], None) } else { new_info(None, vec![], None) };
     if is_main {
         *info.name.lock().unwrap_or_else(|e| e.into_inner()) = Some("main".into());
     }
@@ -188,7 +194,7 @@ pub unsafe extern "C" fn __wrap_pthread_create(
     let spawn = with_state(|st| {
         let mut pcs = [0usize; 24];
         let n = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
-        let info = new_info(None, pcs[..n].to_vec());
+        let info = new_info(None, pcs[..n].to_vec(), Some(st.info));
         let clock = snapshot_release(st);
         Box::into_raw(Box::new(Spawn { start, arg, clock, info }))
     });
