@@ -165,3 +165,21 @@ fn third_party_synchronisation_dropped_is_reported_per_scenario() {
         assert!(err.contains(&format!("ext_sync::scenarios::{scenario}")), "no report for {scenario}:\n{err}");
     }
 }
+
+#[test]
+fn race_with_overwritten_history_is_still_reported() {
+    let mut c = racecheck();
+    c.args(["run", "-p", "lost-history"]).env("RACECHECK_OPTIONS", "history_size=0");
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    assert!(err.contains("Previous write at 0x"), "{err}");
+    assert!(err.contains("  [failed to restore the stack]\n"), "{err}");
+    assert!(err.contains("Location is global 'lost_history::SLOT' of size 8"), "{err}");
+    // A longer history keeps the earlier stack.
+    let mut c = racecheck();
+    c.args(["run", "-p", "lost-history"]).env("RACECHECK_OPTIONS", "history_size=7");
+    let err = stderr(&run(c));
+    assert!(!err.contains("failed to restore"), "{err}");
+    assert!(err.contains("lost-history/src/main.rs:21:18"), "{err}");
+}

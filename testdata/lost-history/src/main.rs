@@ -1,0 +1,36 @@
+//! A race whose earlier access is far back in its thread's history: thread A
+//! writes, then makes many calls; only then does thread B write. With a
+//! small `history_size` A's part of the history is overwritten, and the race
+//! must still be reported, with `[failed to restore the stack]`.
+use racecheck::race_check;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::thread;
+
+static mut SLOT: u64 = 0;
+static WRITTEN: AtomicBool = AtomicBool::new(false);
+
+#[race_check]
+fn busy(i: u64) -> u64 {
+    i.wrapping_mul(31)
+}
+
+#[race_check]
+fn main() {
+    let calls: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let a = thread::spawn(move || {
+        unsafe { SLOT = 1 };
+        let mut x = 0;
+        for i in 0..calls {
+            x ^= busy(i);
+        }
+        // Relaxed: decides the order, orders no memory.
+        WRITTEN.store(true, Relaxed);
+        x
+    });
+    while !WRITTEN.load(Relaxed) {
+        std::hint::spin_loop();
+    }
+    let b = thread::spawn(|| unsafe { SLOT = 2 });
+    b.join().unwrap();
+    a.join().unwrap();
+}
