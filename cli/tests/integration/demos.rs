@@ -135,7 +135,20 @@ fn exitcode_and_halt_on_error_options() {
 
 #[test]
 fn std_synchronisation_used_correctly_is_silent() {
-    assert_silent("std-sync");
+    assert_silent_with("std-sync", &["correct"]);
+}
+
+#[test]
+fn std_synchronisation_misused_is_reported_per_primitive() {
+    let (code, err) = run_bin("std-sync", &["racy"]);
+    assert_eq!(code, RACES_FOUND, "{err}");
+    assert!(err.matches("WARNING: DATA RACE").count() >= 10, "{err}");
+    for scenario in [
+        "spawn_join", "scope", "mutex_contended", "rwlock", "condvar", "barrier", "once", "channel",
+        "atomics_and_fences", "arc_drop_elsewhere",
+    ] {
+        assert!(err.contains(&format!("std_sync::scenarios::{scenario}")), "no report for {scenario}:\n{err}");
+    }
 }
 
 #[test]

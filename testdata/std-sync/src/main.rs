@@ -1,7 +1,9 @@
-//! Correct use of std's synchronisation, each guarding plain accesses in
-//! annotated code. Must stay silent: every primitive creates the
-//! happens-before edge its documentation promises. Run one scenario by name,
-//! or all of them.
+//! std's synchronisation guarding plain accesses in annotated code.
+//! `std-sync correct [SCENARIO]` uses each primitive correctly and must stay
+//! silent: every primitive creates the happens-before edge its documentation
+//! promises. `std-sync racy [SCENARIO]` misuses each one (a missing join, an
+//! access outside the lock, before `wait` returns, before the barrier,
+//! Relaxed instead of Release/Acquire…) and each must be reported.
 use racecheck::race_check;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
@@ -34,7 +36,7 @@ const ROUNDS: usize = 200;
 mod scenarios {
     use super::*;
 
-    pub fn spawn_join() {
+    pub fn spawn_join(racy: bool) {
         let s = Arc::new(Shared::new());
         s.bump();
         let handles: Vec<_> = (0..THREADS)
@@ -43,23 +45,29 @@ mod scenarios {
                 thread::spawn(move || s.get())
             })
             .collect();
+        if racy {
+            s.bump(); // before joining the readers
+        }
         for h in handles {
             h.join().unwrap();
         }
         s.bump();
     }
 
-    pub fn scope() {
+    pub fn scope(racy: bool) {
         let s = Shared::new();
         for _ in 0..ROUNDS / 10 {
             thread::scope(|sc| {
                 sc.spawn(|| s.bump());
+                if racy {
+                    s.bump(); // inside the scope, beside the spawned thread
+                }
             });
             s.bump();
         }
     }
 
-    pub fn mutex_contended() {
+    pub fn mutex_contended(racy: bool) {
         let s = Arc::new((Mutex::new(()), Shared::new()));
         let hs: Vec<_> = (0..THREADS)
             .map(|_| {
@@ -68,6 +76,10 @@ mod scenarios {
                     for _ in 0..ROUNDS {
                         let _g = s.0.lock().unwrap();
                         s.1.bump();
+                        drop(_g);
+                        if racy {
+                            s.1.bump(); // after unlocking
+                        }
                     }
                 })
             })
@@ -75,10 +87,12 @@ mod scenarios {
         for h in hs {
             h.join().unwrap();
         }
-        assert_eq!(s.1.get(), (THREADS * ROUNDS) as u64);
+        if !racy {
+            assert_eq!(s.1.get(), (THREADS * ROUNDS) as u64);
+        }
     }
 
-    pub fn rwlock() {
+    pub fn rwlock(racy: bool) {
         let s = Arc::new((RwLock::new(()), Shared::new()));
         let hs: Vec<_> = (0..THREADS)
             .map(|i| {
@@ -88,6 +102,8 @@ mod scenarios {
                         if i % 2 == 0 {
                             let _g = s.0.write().unwrap();
                             s.1.bump();
+                        } else if racy {
+                            let _ = s.1.get(); // without the read lock
                         } else {
                             let _g = s.0.read().unwrap();
                             let _ = s.1.get();
@@ -101,7 +117,7 @@ mod scenarios {
         }
     }
 
-    pub fn condvar() {
+    pub fn condvar(racy: bool) {
         let s = Arc::new((Mutex::new(false), Condvar::new(), Shared::new()));
         let s2 = Arc::clone(&s);
         let t = thread::spawn(move || {
@@ -109,34 +125,43 @@ mod scenarios {
             *s2.0.lock().unwrap() = true;
             s2.1.notify_one();
         });
-        let mut ready = s.0.lock().unwrap();
-        while !*ready {
-            ready = s.1.wait(ready).unwrap();
+        if !racy {
+            let mut ready = s.0.lock().unwrap();
+            while !*ready {
+                ready = s.1.wait(ready).unwrap();
+            }
         }
-        drop(ready);
-        s.2.bump();
+        s.2.bump(); // racy: before wait returns
+        drop(s.0.lock().unwrap());
         t.join().unwrap();
     }
 
-    pub fn barrier() {
+    pub fn barrier(racy: bool) {
         let s = Arc::new((Barrier::new(2), Shared::new()));
         let s2 = Arc::clone(&s);
         let t = thread::spawn(move || {
             s2.1.bump();
             s2.0.wait();
         });
+        if racy {
+            s.1.bump(); // before the barrier
+        }
         s.0.wait();
         s.1.bump();
         t.join().unwrap();
     }
 
-    pub fn once() {
+    pub fn once(racy: bool) {
         static ONCE: Once = Once::new();
         static CELL: OnceLock<Shared> = OnceLock::new();
         static mut INIT: u64 = 0;
         let hs: Vec<_> = (0..THREADS)
             .map(|_| {
-                thread::spawn(|| {
+                thread::spawn(move || {
+                    if racy {
+                        let v = unsafe { INIT }; // before call_once
+                        std::hint::black_box(v);
+                    }
                     ONCE.call_once(|| unsafe { INIT = 7 });
                     let v = unsafe { INIT };
                     assert_eq!(v, 7);
@@ -154,19 +179,26 @@ mod scenarios {
         }
     }
 
-    pub fn channel() {
+    pub fn channel(racy: bool) {
         let (tx, rx) = mpsc::channel::<Box<Shared>>();
         let t = thread::spawn(move || {
             for _ in 0..ROUNDS {
                 let s = Box::new(Shared::new());
                 s.bump();
+                let raw: *const Shared = &*s;
                 tx.send(s).unwrap();
+                if racy {
+                    unsafe { (*raw).bump() }; // after sending it away
+                }
             }
         });
+        let mut kept = vec![];
         for s in rx {
             s.bump();
+            kept.push(s); // keep the blocks alive while the sender may still touch them
         }
         t.join().unwrap();
+        drop(kept);
         let (tx, rx) = mpsc::sync_channel::<Box<Shared>>(0);
         let t = thread::spawn(move || {
             let s = Box::new(Shared::new());
@@ -177,33 +209,35 @@ mod scenarios {
         t.join().unwrap();
     }
 
-    pub fn atomics_and_fences() {
+    pub fn atomics_and_fences(racy: bool) {
         static DATA: Shared = Shared(UnsafeCell::new([0; 4]));
         static FLAG: AtomicBool = AtomicBool::new(false);
         static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let t = thread::spawn(|| {
+        let t = thread::spawn(move || {
             DATA.bump();
-            fence(Ordering::Release);
+            if !racy {
+                fence(Ordering::Release);
+            }
             FLAG.store(true, Ordering::Relaxed);
         });
         while !FLAG.load(Ordering::Relaxed) {
             std::hint::spin_loop();
         }
         fence(Ordering::Acquire);
-        DATA.bump();
+        DATA.bump(); // racy: the release fence is missing
         t.join().unwrap();
-        let t = thread::spawn(|| {
+        let t = thread::spawn(move || {
             DATA.bump();
-            SEQ.store(1, Ordering::SeqCst);
+            SEQ.store(1, if racy { Ordering::Relaxed } else { Ordering::SeqCst });
         });
-        while SEQ.load(Ordering::SeqCst) != 1 {
+        while SEQ.load(if racy { Ordering::Relaxed } else { Ordering::SeqCst }) != 1 {
             std::hint::spin_loop();
         }
         DATA.bump();
         t.join().unwrap();
     }
 
-    pub fn arc_drop_elsewhere() {
+    pub fn arc_drop_elsewhere(racy: bool) {
         for _ in 0..ROUNDS / 10 {
             let s = Arc::new(Shared::new());
             s.bump();
@@ -212,6 +246,9 @@ mod scenarios {
                 s2.bump();
                 drop(s2);
             });
+            if racy {
+                s.bump(); // while the other thread may still use it
+            }
             // Whoever drops last frees the block; the other's accesses must
             // be ordered before the free by Arc's release/acquire.
             t.join().unwrap();
@@ -225,7 +262,7 @@ mod scenarios {
 }
 
 fn main() {
-    let all: &[(&str, fn())] = &[
+    let all: &[(&str, fn(bool))] = &[
         ("spawn_join", scenarios::spawn_join),
         ("scope", scenarios::scope),
         ("mutex_contended", scenarios::mutex_contended),
@@ -237,10 +274,18 @@ fn main() {
         ("atomics_and_fences", scenarios::atomics_and_fences),
         ("arc_drop_elsewhere", scenarios::arc_drop_elsewhere),
     ];
-    let pick = std::env::args().nth(1);
+    let racy = match std::env::args().nth(1).as_deref() {
+        Some("racy") => true,
+        Some("correct") => false,
+        _ => {
+            eprintln!("usage: std-sync correct|racy [SCENARIO]");
+            std::process::exit(2);
+        }
+    };
+    let pick = std::env::args().nth(2);
     for (name, f) in all {
         if pick.as_deref().is_none_or(|p| p == *name) {
-            f();
+            f(racy);
         }
     }
     println!("ok");
