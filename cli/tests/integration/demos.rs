@@ -142,10 +142,10 @@ fn std_synchronisation_used_correctly_is_silent() {
 fn std_synchronisation_misused_is_reported_per_primitive() {
     let (code, err) = run_bin("std-sync", &["racy"]);
     assert_eq!(code, RACES_FOUND, "{err}");
-    assert!(err.matches("WARNING: DATA RACE").count() >= 10, "{err}");
+    assert!(err.matches("WARNING: DATA RACE").count() >= 11, "{err}");
     for scenario in [
         "spawn_join", "scope", "mutex_contended", "rwlock", "condvar", "barrier", "once", "channel",
-        "atomics_and_fences", "arc_drop_elsewhere",
+        "atomics_and_fences", "arc_drop_elsewhere", "extras",
     ] {
         assert!(err.contains(&format!("std_sync::scenarios::{scenario}")), "no report for {scenario}:\n{err}");
     }

@@ -8,7 +8,7 @@ use racecheck::race_check;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Condvar, Mutex, Once, OnceLock, RwLock};
+use std::sync::{Arc, Barrier, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock};
 use std::thread;
 
 /// Shared plain memory, deliberately unsynchronised by itself.
@@ -237,6 +237,73 @@ mod scenarios {
         t.join().unwrap();
     }
 
+    /// park/unpark with a flag, LazyLock, sync_channel(n), Builder::spawn,
+    /// wait_while, wait_timeout, Arc::try_unwrap, compiler_fence.
+    pub fn extras(racy: bool) {
+        // park/unpark: the documented pattern, a flag checked around park().
+        let s = Arc::new(Shared::new());
+        let flag = Arc::new(AtomicBool::new(false));
+        let (s2, flag2) = (Arc::clone(&s), Arc::clone(&flag));
+        let t = thread::Builder::new()
+            .name("parker".into())
+            .spawn(move || {
+                while !flag2.load(Ordering::Acquire) {
+                    thread::park();
+                }
+                s2.bump();
+            })
+            .unwrap();
+        s.bump();
+        flag.store(true, if racy { Ordering::Relaxed } else { Ordering::Release });
+        t.thread().unpark();
+        t.join().unwrap();
+
+        static LAZY: LazyLock<Shared> = LazyLock::new(|| {
+            let s = Shared::new();
+            s.bump();
+            s
+        });
+        let hs: Vec<_> = (0..THREADS).map(|_| thread::spawn(|| LAZY.get())).collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+
+        let (tx, rx) = mpsc::sync_channel::<Box<Shared>>(2);
+        let t = thread::spawn(move || {
+            for _ in 0..ROUNDS / 10 {
+                let s = Box::new(Shared::new());
+                s.bump();
+                tx.send(s).unwrap();
+            }
+        });
+        for s in rx {
+            s.bump();
+        }
+        t.join().unwrap();
+
+        let pair = Arc::new((Mutex::new(0u32), Condvar::new(), Shared::new()));
+        let p2 = Arc::clone(&pair);
+        let t = thread::spawn(move || {
+            p2.2.bump();
+            *p2.0.lock().unwrap() = 2;
+            p2.1.notify_all();
+        });
+        let g = pair.1.wait_while(pair.0.lock().unwrap(), |v| *v != 2).unwrap();
+        drop(g);
+        pair.2.bump();
+        t.join().unwrap();
+        let (g, _) = pair.1.wait_timeout(pair.0.lock().unwrap(), std::time::Duration::from_millis(1)).unwrap();
+        drop(g);
+
+        let s = Arc::new(Shared::new());
+        let s2 = Arc::clone(&s);
+        thread::spawn(move || s2.bump()).join().unwrap();
+        let owned = Arc::try_unwrap(s).ok().expect("sole owner");
+        owned.bump();
+
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    }
+
     pub fn arc_drop_elsewhere(racy: bool) {
         for _ in 0..ROUNDS / 10 {
             let s = Arc::new(Shared::new());
@@ -273,6 +340,7 @@ fn main() {
         ("channel", scenarios::channel),
         ("atomics_and_fences", scenarios::atomics_and_fences),
         ("arc_drop_elsewhere", scenarios::arc_drop_elsewhere),
+        ("extras", scenarios::extras),
     ];
     let racy = match std::env::args().nth(1).as_deref() {
         Some("racy") => true,
