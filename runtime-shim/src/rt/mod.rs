@@ -352,8 +352,15 @@ pub use syncs::remove as forget_sync;
 /// The global clock of SeqCst operations and fences.
 static SC: Mutex<VClock> = Mutex::new(VClock::new());
 
-fn with_sc<R>(f: impl FnOnce(&mut VClock) -> R) -> R {
-    f(&mut SC.lock().unwrap_or_else(|e| e.into_inner()))
+/// Run `f` with the global SeqCst clock when the operation is SeqCst, and
+/// with an empty scratch clock (no lock, no allocation) otherwise: only
+/// SeqCst operations read or write it.
+fn with_sc<R>(seq_cst: bool, f: impl FnOnce(&mut VClock) -> R) -> R {
+    if seq_cst {
+        f(&mut SC.lock().unwrap_or_else(|e| e.into_inner()))
+    } else {
+        f(&mut VClock::new())
+    }
 }
 
 /// A full acquire of the object at `addr` (lock acquired, thread joined).
@@ -395,29 +402,29 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, real: impl F
         match op {
             AtomicOp::Load(ord) => {
                 if let Some(s) = shard.get(&addr) {
-                    with_sc(|sc| st.clocks.atomic_load(s, ord, sc));
+                    with_sc(ord == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s, ord, sc));
                 }
             }
             AtomicOp::Store(ord) => {
                 st.refresh();
                 let s = shard.entry(addr).or_default();
-                let e = with_sc(|sc| st.clocks.atomic_store(s, ord, sc));
+                let e = with_sc(ord == StoreOrd::SeqCst, |sc| st.clocks.atomic_store(s, ord, sc));
                 st.after(e);
             }
             AtomicOp::Rmw(ord) => {
                 st.refresh();
                 let s = shard.entry(addr).or_default();
-                let e = with_sc(|sc| st.clocks.atomic_rmw(s, ord, sc));
+                let e = with_sc(ord == RmwOrd::SeqCst, |sc| st.clocks.atomic_rmw(s, ord, sc));
                 st.after(e);
             }
             AtomicOp::Cas(success, failure) => {
                 if ok {
                     st.refresh();
                     let s = shard.entry(addr).or_default();
-                    let e = with_sc(|sc| st.clocks.atomic_rmw(s, success, sc));
+                    let e = with_sc(success == RmwOrd::SeqCst, |sc| st.clocks.atomic_rmw(s, success, sc));
                     st.after(e);
                 } else if let Some(s) = shard.get(&addr) {
-                    with_sc(|sc| st.clocks.atomic_load(s, failure, sc));
+                    with_sc(failure == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s, failure, sc));
                 }
             }
         }
@@ -432,7 +439,7 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, real: impl F
 pub fn fence(ord: racecheck_detector::sync::FenceOrd) {
     with_state(|st| {
         st.refresh();
-        let e = with_sc(|sc| st.clocks.fence(ord, sc));
+        let e = with_sc(ord == racecheck_detector::sync::FenceOrd::SeqCst, |sc| st.clocks.fence(ord, sc));
         st.after(e);
     });
 }

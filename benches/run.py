@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""racecheck's benchmark suite: overhead against an uninstrumented run and
+against ThreadSanitizer, as ratios.
+
+Usage: python3 benches/run.py [--reps N] [--scale F] [--json PATH]
+
+Builds benches/workloads three ways from the same source: plain
+(`cargo build --release`), under racecheck (`racecheck run --release`, every
+workload is annotated), and under ThreadSanitizer on the nightly toolchain
+when one is installed (`-Zsanitizer=thread`; skipped with a note otherwise).
+Runs each workload --reps times per build, takes the median wall time and
+peak RSS (from wait4), prints one table of ratios against the plain build,
+and writes the numbers as JSON (benches/results.json by default).
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKLOADS_DIR = os.path.join(ROOT, "benches", "workloads")
+MANIFEST = os.path.join(WORKLOADS_DIR, "Cargo.toml")
+HOST = "x86_64-unknown-linux-gnu"
+
+# (name shown, binary, extra args after the scale)
+WORKLOADS = [
+    ("1 one thread, 1e8 ptr accesses", "w1_single_thread", []),
+    ("2 own halves of 64 MiB, 2 threads", "w2_own_halves", ["2"]),
+    ("2 own halves of 64 MiB, 1 thread", "w2_own_halves", ["1"]),
+    ("3 shared reads of 16 MiB", "w3_shared_reads", []),
+    ("4 std Mutex, 1e7 updates", "w4_mutex", []),
+    ("5 SPSC ring, 1e7 messages", "w5_spsc_ring", []),
+    ("6 alloc/write/free 2x1e6 boxes", "w6_alloc_free", []),
+]
+
+
+def sh(cmd, env=None, quiet=True):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    out = subprocess.DEVNULL if quiet else None
+    r = subprocess.run(cmd, env=full_env, stdout=out, stderr=out)
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)} (exit {r.returncode})")
+
+
+def has_nightly():
+    if shutil.which("rustup") is None:
+        return False
+    r = subprocess.run(["rustup", "toolchain", "list"], capture_output=True, text=True)
+    return any(line.startswith("nightly") for line in r.stdout.splitlines())
+
+
+def build(variants):
+    bins = sorted({b for _, b, _ in WORKLOADS})
+    exes = {}
+    print("building plain workloads…", file=sys.stderr)
+    base_dir = os.path.join(ROOT, "benches", "target", "base")
+    sh(["cargo", "build", "--release", "--manifest-path", MANIFEST, "--target-dir", base_dir])
+    exes["base"] = {b: os.path.join(base_dir, "release", b) for b in bins}
+
+    print("building racecheck and the instrumented workloads…", file=sys.stderr)
+    sh(["cargo", "build", "--release", "-q", "-p", "racecheck-cli"], quiet=False)
+    cli = os.path.join(ROOT, "target", "release", "racecheck")
+    for b in bins:
+        # A tiny run builds the binary; timing runs call it directly.
+        sh([cli, "run", "--release", "--manifest-path", MANIFEST, "--bin", b, "--", "0.0001", "1"])
+    rc_dir = os.path.join(WORKLOADS_DIR, "target", "racecheck", HOST, "release")
+    exes["racecheck"] = {b: os.path.join(rc_dir, b) for b in bins}
+
+    if "tsan" in variants:
+        print("building ThreadSanitizer workloads (nightly)…", file=sys.stderr)
+        tsan_dir = os.path.join(ROOT, "benches", "target", "tsan")
+        env = {"RUSTFLAGS": "-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer"}
+        sh(["cargo", "+nightly", "build", "--release", "--manifest-path", MANIFEST, "--target", HOST,
+            "--target-dir", tsan_dir], env=env)
+        exes["tsan"] = {b: os.path.join(tsan_dir, HOST, "release", b) for b in bins}
+    return exes
+
+
+def measure(exe, args, env):
+    """Wall seconds and peak RSS (MiB) of one run."""
+    full_env = dict(os.environ)
+    full_env.update(env)
+    start = time.perf_counter()
+    proc = subprocess.Popen([exe] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{exe} {' '.join(args)} exited {code}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3, help="runs per build and workload (median taken)")
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workloads' sizes")
+    ap.add_argument("--json", default=os.path.join(ROOT, "benches", "results.json"))
+    ap.add_argument("--no-tsan", action="store_true", help="skip ThreadSanitizer even if nightly exists")
+    opts = ap.parse_args()
+
+    variants = ["base", "racecheck"]
+    if not opts.no_tsan and has_nightly():
+        variants.append("tsan")
+    else:
+        print("note: no nightly toolchain (or --no-tsan): ThreadSanitizer column skipped", file=sys.stderr)
+    exes = build(variants)
+    env = {"RACECHECK_OPTIONS": "", "TSAN_OPTIONS": "report_signal_unsafe=0 exitcode=0"}
+
+    results = []
+    for name, b, extra in WORKLOADS:
+        row = {"workload": name, "binary": b, "args": extra}
+        for v in variants:
+            runs = [measure(exes[v][b], [str(opts.scale)] + extra, env) for _ in range(opts.reps)]
+            row[v] = {
+                "seconds": statistics.median(r[0] for r in runs),
+                "rss_mib": statistics.median(r[1] for r in runs),
+                "runs": [{"seconds": r[0], "rss_mib": r[1]} for r in runs],
+            }
+            print(f"  {name:36} {v:10} {row[v]['seconds']:8.3f} s {row[v]['rss_mib']:8.1f} MiB", file=sys.stderr)
+        results.append(row)
+
+    def ratio(row, v, key):
+        return row[v][key] / row["base"][key]
+
+    header = f"| workload | plain s | racecheck × | {'TSan × | ' if 'tsan' in variants else ''}plain MiB | racecheck mem × | {'TSan mem × |' if 'tsan' in variants else ''}"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for row in results:
+        cells = [row["workload"], f"{row['base']['seconds']:.3f}", f"{ratio(row, 'racecheck', 'seconds'):.1f}"]
+        if "tsan" in variants:
+            cells.append(f"{ratio(row, 'tsan', 'seconds'):.1f}")
+        cells += [f"{row['base']['rss_mib']:.0f}", f"{ratio(row, 'racecheck', 'rss_mib'):.1f}"]
+        if "tsan" in variants:
+            cells.append(f"{ratio(row, 'tsan', 'rss_mib'):.1f}")
+        print("| " + " | ".join(cells) + " |")
+
+    summary = {}
+    geo = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
+    rows = [r for r in results if r["args"] != ["1"]]
+    summary["racecheck_geomean_slowdown"] = geo([ratio(r, "racecheck", "seconds") for r in rows])
+    if "tsan" in variants:
+        summary["tsan_geomean_slowdown"] = geo([ratio(r, "tsan", "seconds") for r in rows])
+        summary["racecheck_over_tsan_geomean"] = summary["racecheck_geomean_slowdown"] / summary["tsan_geomean_slowdown"]
+    two = next(r for r in results if r["args"] == ["2"])
+    one = next(r for r in results if r["args"] == ["1"])
+    summary["w2_racecheck_two_thread_speedup"] = one["racecheck"]["seconds"] / two["racecheck"]["seconds"]
+    for k, v in summary.items():
+        print(f"{k}: {v:.2f}")
+    with open(opts.json, "w") as f:
+        json.dump({"reps": opts.reps, "scale": opts.scale, "variants": variants, "results": results,
+                   "summary": summary}, f, indent=2)
+    print(f"(written to {os.path.relpath(opts.json, ROOT)})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+//! (2) Two threads each updating their own half of a 64 MiB buffer
+//! (`threads` as the second argument, default 2: run with 1 to compare).
+use racecheck::race_check;
+use racecheck_workloads::{scale, Ptr};
+use std::thread;
+
+#[race_check]
+fn update(p: Ptr<u64>, from: usize, to: usize, passes: u64) {
+    for pass in 0..passes {
+        for i in from..to {
+            unsafe { *p.get().add(i) += pass }
+        }
+    }
+}
+
+#[race_check]
+fn main() {
+    let threads: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(2);
+    let passes = scale(4);
+    let words = (64 << 20) / 8;
+    let p = Ptr(Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64);
+    let per = words / threads;
+    let hs: Vec<_> = (0..threads).map(|t| thread::spawn(move || update(p, t * per, (t + 1) * per, passes))).collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    println!("{}", unsafe { *p.get().add(words / 2) });
+}
