@@ -21,11 +21,13 @@ impl Slot {
     /// Number of slots that can exist at once (10 bits in a shadow cell).
     pub const COUNT: usize = 1024;
 
+    #[inline]
     pub fn new(index: usize) -> Slot {
         assert!(index < Slot::COUNT, "slot {index} out of range");
         Slot(index as u16)
     }
 
+    #[inline]
     pub fn index(self) -> usize {
         self.0 as usize
     }

@@ -39,6 +39,7 @@ pub enum AccessKind {
 }
 
 impl AccessKind {
+    #[inline]
     pub fn new(is_write: bool, is_atomic: bool) -> AccessKind {
         match (is_write, is_atomic) {
             (false, false) => AccessKind::Read,
@@ -48,10 +49,13 @@ impl AccessKind {
         }
     }
 
+    #[inline]
+    #[inline]
     pub fn is_write(self) -> bool {
         matches!(self, AccessKind::Write | AccessKind::AtomicWrite)
     }
 
+    #[inline]
     pub fn is_atomic(self) -> bool {
         matches!(self, AccessKind::AtomicRead | AccessKind::AtomicWrite)
     }
@@ -97,6 +101,7 @@ impl Cell {
 
     /// A cell for an access of `size` bytes at `offset` within its granule.
     /// The access must not cross the granule (`offset + size <= 8`, `size >= 1`).
+    #[inline]
     pub fn new(slot: Slot, epoch: Epoch, offset: u64, size: u64, kind: AccessKind) -> Cell {
         debug_assert!(size >= 1 && offset + size <= GRANULE, "offset {offset} size {size}");
         debug_assert!(epoch <= Cell::MAX_EPOCH && epoch > 0);
@@ -109,18 +114,22 @@ impl Cell {
         )
     }
 
+    #[inline]
     pub fn from_raw(raw: u64) -> Cell {
         Cell(raw)
     }
 
+    #[inline]
     pub fn raw(self) -> u64 {
         self.0
     }
 
+    #[inline]
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    #[inline]
     pub fn mask(self) -> u8 {
         (self.0 & ((1 << Cell::MASK_BITS) - 1)) as u8
     }
@@ -137,10 +146,12 @@ impl Cell {
         AccessKind::new(self.is_write(), self.is_atomic())
     }
 
+    #[inline]
     pub fn slot(self) -> Slot {
         Slot::new((self.0 >> Cell::SLOT_SHIFT & ((1 << Cell::SLOT_BITS) - 1)) as usize)
     }
 
+    #[inline]
     pub fn epoch(self) -> Epoch {
         self.0 >> Cell::EPOCH_SHIFT
     }

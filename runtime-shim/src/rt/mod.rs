@@ -233,38 +233,40 @@ pub fn exit() -> bool {
     .unwrap_or(false)
 }
 
-/// A plain access from annotated code.
+/// A plain access from annotated code, after the inline fast path
+/// ([`seen_in_this_epoch`]) said it may be new.
 #[inline(never)]
 pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
-    if size == 0 || (addr & 7) + size <= 8 && same_access_again(addr, size, write) {
+    if size == 0 {
         return;
     }
     access_slow(addr, size, write, site);
 }
 
-/// The hot path: has this thread already made this very access (same bytes,
-/// at least as strong) since its last release? Then nothing can change and
-/// no other thread can learn anything new from it (TSan's
-/// `ContainsSameAccess`). One TLS read, one table lookup, two loads.
+/// The hot path, inlined into annotated code: has this thread already made
+/// this very access (same bytes, at least as strong) since its last release?
+/// Then nothing can change and no other thread can learn anything new from
+/// it (TSan's `ContainsSameAccess`). One TLS read, one table lookup, two
+/// loads, and no atomic instruction: the TSan pass would instrument it.
 #[inline(always)]
-fn same_access_again(addr: usize, size: usize, write: bool) -> bool {
-    if !ENABLED.load(Relaxed) {
+pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
+    if (addr & 7) + size > 8 || size == 0 {
         return false;
     }
-    TLS.with(|t| {
-        let st = t.state.get();
-        if st.is_null() || t.busy.get() {
-            return false;
-        }
-        // SAFETY: the calling thread's own state, not borrowed elsewhere now
-        // (not busy); only read here.
-        let st = unsafe { &*st };
-        let Some(cells) = shadow::cells(addr) else { return false };
-        let kind = if write { AccessKind::Write } else { AccessKind::Read };
-        let probe = Cell::new(st.slot, st.epoch_start.max(1), (addr & 7) as u64, size as u64, kind);
-        !st.dead
-            && cells.iter().any(|c| rules::is_same_access(Cell::from_raw(c.load(Relaxed)), probe, st.epoch_start))
-    })
+    let st = TLS.with(|t| t.state.get());
+    if st.is_null() {
+        return false;
+    }
+    // SAFETY: the calling thread's own state, leaked for it; these fields are
+    // written only by this thread (plain reads, no reference to the rest).
+    let (slot, epoch_start, dead) = unsafe { ((*st).slot, (*st).epoch_start, (*st).dead) };
+    if dead {
+        return false;
+    }
+    let Some((a, b)) = shadow::peek(addr) else { return false };
+    let kind = if write { AccessKind::Write } else { AccessKind::Read };
+    let probe = Cell::new(slot, epoch_start.max(1), (addr & 7) as u64, size as u64, kind);
+    rules::is_same_access(Cell::from_raw(a), probe, epoch_start) || rules::is_same_access(Cell::from_raw(b), probe, epoch_start)
 }
 
 #[cold]

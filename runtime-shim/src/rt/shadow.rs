@@ -40,6 +40,42 @@ pub fn init() -> bool {
     true
 }
 
+/// Inline-safe lookup for the fast path that runs inside instrumented code:
+/// only plain (volatile) loads, which LLVM's TSan pass leaves alone on
+/// stable Rust. Returns the two raw cells, or `None` if the chunk is absent.
+///
+/// The cells are written with relaxed atomic stores by other threads; an
+/// aligned 8-byte volatile load on x86_64 is the same `mov` a relaxed atomic
+/// load compiles to, and a stale value only sends the caller down the slow
+/// path (which re-reads atomically).
+#[inline(always)]
+pub fn peek(addr: usize) -> Option<(u64, u64)> {
+    let index = addr >> CHUNK_LOG;
+    if index >= L1_LEN {
+        return None;
+    }
+    // SAFETY: `L1` is a valid static; reading it volatile reads its pointer
+    // value (AtomicPtr has the same layout as a pointer).
+    let l1 = unsafe { std::ptr::read_volatile(&L1 as *const AtomicPtr<AtomicPtr<Chunk>> as *const *const *const u64) };
+    if l1.is_null() {
+        return None;
+    }
+    // SAFETY: a published table has L1_LEN entries and is never unmapped.
+    let chunk = unsafe { std::ptr::read_volatile(l1.add(index)) };
+    if chunk.is_null() {
+        return None;
+    }
+    let g = (addr >> 3) & (GRANULES_PER_CHUNK - 1);
+    // SAFETY: a published chunk holds GRANULES_PER_CHUNK × CELLS cells and is
+    // never unmapped; see the function docs for the concurrent writes.
+    unsafe {
+        let cell = chunk.add(g * CELLS);
+        Some((std::ptr::read_volatile(cell), std::ptr::read_volatile(cell.add(1))))
+    }
+}
+
+const _: () = assert!(CELLS == 2, "peek reads exactly two cells");
+
 /// The cells of the granule holding `addr`, or `None` for addresses outside
 /// the user address space.
 #[inline(always)]
