@@ -17,7 +17,7 @@ fn sum(p: Ptr<u64>, words: usize, passes: u64) -> u64 {
 
 #[race_check]
 fn main() {
-    let passes = scale(8);
+    let passes = scale(32);
     let words = (16 << 20) / 8;
     let p = Ptr(Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64);
     thread::spawn(move || {

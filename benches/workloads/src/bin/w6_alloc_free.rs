@@ -7,9 +7,11 @@ use std::thread;
 fn churn(n: u64) -> u64 {
     let mut s = 0u64;
     for i in 0..n {
-        let mut b = Box::new([0u64; 4]);
+        // black_box: keep the allocation real (LLVM may otherwise elide it).
+        let mut b = std::hint::black_box(Box::new([0u64; 4]));
         b[(i % 4) as usize] = i;
         s = s.wrapping_add(b[(i % 4) as usize]);
+        drop(std::hint::black_box(b));
     }
     s
 }

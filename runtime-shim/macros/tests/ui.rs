@@ -1,0 +1,19 @@
+//! UI tests: errors of `#[race_check]` point at the user's code. Stable only
+//! (compiler messages differ across channels).
+//!
+//! The same cases run twice: as in an ordinary build (the attribute is the
+//! identity), and instrumented as under the racecheck CLI, where user errors
+//! (an unsafe operation outside `unsafe`) must still be reported at the
+//! user's code and accepted items must still compile.
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+    drop(t);
+    // SAFETY-free: this test binary runs one test; nothing else reads the env.
+    unsafe { std::env::set_var("__RACECHECK_INSTRUMENT", "1") };
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/instrumented/fail/*.rs");
+    t.pass("tests/ui/instrumented/pass/*.rs");
+}

@@ -1,0 +1,8 @@
+use racecheck_macros::race_check;
+
+#[race_check(frobnicate)]
+fn f() {}
+
+fn main() {
+    f();
+}
