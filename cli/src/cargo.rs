@@ -14,6 +14,8 @@ use crate::wrapsyms;
 pub const ENV_REPORT_DIR: &str = "__RACECHECK_REPORT_DIR";
 /// Tells the runtime it runs a libtest harness.
 pub const ENV_TEST: &str = "__RACECHECK_TEST";
+/// Where the runtime appends each race as a line of JSON.
+pub const ENV_JSON: &str = "__RACECHECK_JSON";
 
 fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
@@ -83,6 +85,12 @@ pub struct Session {
     pub host: String,
     pub target_dir: PathBuf,
     pub report_dir: PathBuf,
+    /// The workspace root (paths in machine output are relative to it).
+    pub root: PathBuf,
+    /// Races as JSON lines, written by every process run.
+    json_path: PathBuf,
+    /// Send the programs' stdout to stderr (stdout is for machine output).
+    pub quiet_stdout: bool,
     env: Vec<(String, OsString)>,
 }
 
@@ -126,7 +134,9 @@ impl Session {
             ("RACECHECK_WRAPS_RS".to_string(), wraps_rs.into_os_string()),
             ("CARGO_ENCODED_RUSTFLAGS".to_string(), rustflags.join("\x1f").into()),
         ];
-        Ok(Session { host: tc.host, target_dir, report_dir, env })
+        let json_path = target_dir.join(format!("races-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&json_path);
+        Ok(Session { host: tc.host, target_dir, report_dir, root: ws.root, json_path, quiet_stdout: false, env })
     }
 
     /// `cargo <subcommand> --target <host> --target-dir <ours> <args>` with
@@ -179,7 +189,10 @@ impl Session {
     pub fn execute(&self, exe: &Path, args: &[String], cwd: &Path, test_harness: bool) -> Result<Outcome, Error> {
         clear_dir(&self.report_dir);
         let mut cmd = Command::new(exe);
-        cmd.args(args).current_dir(cwd).env(ENV_REPORT_DIR, &self.report_dir);
+        cmd.args(args).current_dir(cwd).env(ENV_REPORT_DIR, &self.report_dir).env(ENV_JSON, &self.json_path);
+        if self.quiet_stdout {
+            cmd.stdout(std::io::stderr());
+        }
         if test_harness {
             cmd.env(ENV_TEST, "1");
         }
@@ -189,9 +202,22 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Every race the runs so far reported: each JSON line as the runtime
+    /// wrote it, and parsed.
+    pub fn races(&self) -> Vec<(String, serde_json::Value)> {
+        std::fs::read_to_string(&self.json_path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok().map(|v| (l.to_string(), v)))
+            .collect()
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.report_dir);
+        let _ = std::fs::remove_file(&self.json_path);
     }
 }
 

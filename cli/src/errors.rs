@@ -16,6 +16,8 @@ pub enum Error {
     Build { status: String },
     #[error("{0}")]
     NoBinary(String),
+    #[error("{0}")]
+    Usage(String),
     #[error("failed to query the Rust toolchain: {0}")]
     Toolchain(String),
     #[error("failed to write {path}: {source}")]
@@ -28,6 +30,7 @@ impl Error {
         match self {
             Error::Options { .. } => exit_codes::USAGE,
             Error::NoBinary(_) => exit_codes::USAGE,
+            Error::Usage(_) => exit_codes::USAGE,
             Error::Metadata { .. } => exit_codes::BUILD_FAILED,
             Error::Build { .. } => exit_codes::BUILD_FAILED,
             Error::Spawn { .. } => exit_codes::SETUP_FAILED,

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod cargo;
 pub mod errors;
 pub mod exit_codes;
+pub mod formats;
 pub mod wrapper;
 pub mod wrapsyms;
 
@@ -33,8 +34,22 @@ enum Cmd {
     Test(TestArgs),
 }
 
+/// Where machine-readable results go.
+#[derive(Args, Debug, Clone)]
+struct OutputArgs {
+    /// Machine-readable output of the races found, on stdout (text reports
+    /// always go to stderr)
+    #[arg(long, value_enum, default_value = "text", env = "RACECHECK_FORMAT")]
+    format: formats::Format,
+    /// Write the machine-readable output to this file instead of stdout
+    #[arg(long, value_name = "PATH")]
+    output_file: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 struct RunArgs {
+    #[command(flatten)]
+    output: OutputArgs,
     /// Path to Cargo.toml
     #[arg(long, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
@@ -69,6 +84,8 @@ struct RunArgs {
 
 #[derive(Args, Debug)]
 struct TestArgs {
+    #[command(flatten)]
+    output: OutputArgs,
     /// cargo test's own arguments (`--release`, `-p`, `--test NAME`, a test
     /// name filter, …), then `--` and arguments for the test harness
     #[arg(allow_hyphen_values = true, trailing_var_arg = true, value_name = "ARGS")]
@@ -109,9 +126,23 @@ fn race_exit_code() -> Result<i32, Error> {
         .map_err(|e| Error::Options { key: e.key, message: e.message })
 }
 
+/// Write the machine-readable output of the races `session` saw.
+fn emit(output: &OutputArgs, session: &cargo::Session) -> Result<(), Error> {
+    let Some(text) = formats::render(output.format, &session.races(), &session.root) else { return Ok(()) };
+    match &output.output_file {
+        Some(path) => std::fs::write(path, text).map_err(|source| Error::Write { path: path.clone(), source }),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|source| Error::Write { path: "stdout".into(), source })
+        }
+    }
+}
+
 fn run(a: RunArgs) -> Result<i32, Error> {
     let races_code = race_exit_code()?;
-    let session = cargo::Session::new(a.manifest_path.as_deref())?;
+    let mut session = cargo::Session::new(a.manifest_path.as_deref())?;
+    session.quiet_stdout = a.output.format != formats::Format::Text && a.output.output_file.is_none();
     let mut cargo_args = vec![];
     if let Some(m) = &a.manifest_path {
         cargo_args.extend(["--manifest-path".to_string(), m.display().to_string()]);
@@ -149,6 +180,7 @@ fn run(a: RunArgs) -> Result<i32, Error> {
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| bin.package_dir.clone());
     let outcome = session.execute(&bin.executable, &a.args, &cwd, false)?;
+    emit(&a.output, &session)?;
     if outcome.races > 0 {
         return Ok(races_code);
     }
@@ -205,10 +237,48 @@ fn split_test_args(args: &[String]) -> (Vec<String>, Vec<String>, Option<PathBuf
     (cargo_args, harness, manifest)
 }
 
-fn test(a: TestArgs) -> Result<i32, Error> {
+/// Take racecheck's own `--format`/`--output-file` out of pass-through args.
+fn take_output_args(args: &mut Vec<String>, output: &mut OutputArgs) -> Result<(), Error> {
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let mut i = 0;
+    let mut kept = vec![];
+    let usage = Error::Usage;
+    while i < end {
+        let a = &args[i];
+        let (key, inline) = match a.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (a.clone(), None),
+        };
+        if key == "--format" || key == "--output-file" {
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    args.get(i).filter(|_| i < end).cloned().ok_or_else(|| usage(format!("`{key}` needs a value")))?
+                }
+            };
+            if key == "--format" {
+                output.format = <formats::Format as clap::ValueEnum>::from_str(&value, true)
+                    .map_err(|_| usage(format!("invalid value `{value}` for `--format`: expected text, json, sarif or github")))?;
+            } else {
+                output.output_file = Some(PathBuf::from(value));
+            }
+        } else {
+            kept.push(a.clone());
+        }
+        i += 1;
+    }
+    kept.extend(args[end..].iter().cloned());
+    *args = kept;
+    Ok(())
+}
+
+fn test(mut a: TestArgs) -> Result<i32, Error> {
     let races_code = race_exit_code()?;
+    take_output_args(&mut a.args, &mut a.output)?;
     let (mut cargo_args, harness, manifest) = split_test_args(&a.args);
-    let session = cargo::Session::new(manifest.as_deref())?;
+    let mut session = cargo::Session::new(manifest.as_deref())?;
+    session.quiet_stdout = a.output.format != formats::Format::Text && a.output.output_file.is_none();
     cargo_args.push("--no-run".into());
     let artifacts = session.build("test", &cargo_args)?;
     let tests: Vec<_> = artifacts.iter().filter(|x| x.is_test).collect();
@@ -227,6 +297,7 @@ fn test(a: TestArgs) -> Result<i32, Error> {
             failed.push(t.name.clone());
         }
     }
+    emit(&a.output, &session)?;
     if races > 0 {
         eprintln!(
             "racecheck: found {races} data race(s) in {} of {} test binaries: {}",

@@ -20,11 +20,29 @@ pub struct Options {
     pub log_path: Option<String>,
     /// `strip_path_prefix`: removed from the start of file paths in reports.
     pub strip_path_prefix: Option<String>,
+    /// `report_format` (`text` or `json`): how reports are written.
+    pub report_format: ReportFormat,
+}
+
+/// The shape of reports on the report stream.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Go-style text (the default).
+    Text,
+    /// One JSON object per race, per line (`report::render_json`).
+    Json,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { halt_on_error: false, history_size: 2, exitcode: 66, log_path: None, strip_path_prefix: None }
+        Options {
+            halt_on_error: false,
+            history_size: 2,
+            exitcode: 66,
+            log_path: None,
+            strip_path_prefix: None,
+            report_format: ReportFormat::Text,
+        }
     }
 }
 
@@ -35,6 +53,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("exitcode", "an integer from 0 to 255"),
     ("log_path", "a file path prefix, or stderr/stdout"),
     ("strip_path_prefix", "a path prefix"),
+    ("report_format", "text or json"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +97,13 @@ impl Options {
                 "exitcode" => o.exitcode = int(0, 255)? as i32,
                 "log_path" if !value.is_empty() => o.log_path = Some(value.to_string()),
                 "strip_path_prefix" => o.strip_path_prefix = Some(value.to_string()),
+                "report_format" => {
+                    o.report_format = match value {
+                        "text" => ReportFormat::Text,
+                        "json" => ReportFormat::Json,
+                        _ => return Err(bad()),
+                    }
+                }
                 "log_path" => return Err(bad()),
                 _ => {
                     let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
@@ -117,5 +143,7 @@ mod tests {
         assert!(e.to_string().contains("unknown option"), "{e}");
         assert_eq!(Options::parse("halt_on_error").unwrap_err().key, "halt_on_error");
         assert_eq!(Options::parse("exitcode=x").unwrap_err().key, "exitcode");
+        assert_eq!(Options::parse("report_format=json").unwrap().report_format, ReportFormat::Json);
+        assert!(Options::parse("report_format=xml").unwrap_err().to_string().contains("text or json"));
     }
 }

@@ -168,6 +168,114 @@ pub fn render_text(r: &RaceReport) -> String {
     out
 }
 
+/// Version of the JSON schema [`render_json`] writes.
+pub const JSON_SCHEMA: &str = "racecheck.race/1";
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_thread(out: &mut String, t: &ThreadRef) {
+    let _ = write!(out, "{{\"id\":{},\"name\":", t.id);
+    match (&t.name, t.is_main()) {
+        (Some(n), _) => json_str(out, n),
+        (None, true) => json_str(out, "main"),
+        (None, false) => out.push_str("null"),
+    }
+    out.push('}');
+}
+
+fn json_stack(out: &mut String, stack: &Stack) {
+    match stack {
+        Stack::Lost => out.push_str("null"),
+        Stack::Frames(frames) => {
+            out.push('[');
+            for (i, f) in frames.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"function\":");
+                json_str(out, &f.function);
+                out.push_str(",\"file\":");
+                json_str(out, &f.file);
+                let _ = write!(out, ",\"line\":{},\"column\":{}}}", f.line, f.column);
+            }
+            out.push(']');
+        }
+    }
+}
+
+fn json_access(out: &mut String, a: &AccessDesc) {
+    out.push_str("{\"kind\":");
+    json_str(out, a.kind.description_lower());
+    let _ = write!(out, ",\"address\":\"{:#018x}\",\"size\":{},\"thread\":", a.addr, a.size);
+    json_thread(out, &a.thread);
+    out.push_str(",\"stack\":");
+    json_stack(out, &a.stack);
+    out.push('}');
+}
+
+/// One race as one line of JSON (schema [`JSON_SCHEMA`]): `current` and
+/// `previous` accesses (`kind`, `address`, `size`, `thread {id, name}`,
+/// `stack`: frames `{function, file, line, column}` innermost first, or null
+/// when the history was lost), `location` (`{kind: "heap", address, size,
+/// thread, stack}`, `{kind: "global", name, address, size}` or null), and
+/// `threads` (`{id, name, running, created_at}`).
+pub fn render_json(r: &RaceReport) -> String {
+    let mut out = String::from("{\"schema\":");
+    json_str(&mut out, JSON_SCHEMA);
+    out.push_str(",\"current\":");
+    json_access(&mut out, &r.current);
+    out.push_str(",\"previous\":");
+    json_access(&mut out, &r.previous);
+    out.push_str(",\"location\":");
+    match &r.location {
+        None => out.push_str("null"),
+        Some(Location::Global { name, addr, size }) => {
+            out.push_str("{\"kind\":\"global\",\"name\":");
+            json_str(&mut out, name);
+            let _ = write!(out, ",\"address\":\"{addr:#018x}\",\"size\":{size}}}");
+        }
+        Some(Location::Heap { addr, size, thread, stack }) => {
+            let _ = write!(out, "{{\"kind\":\"heap\",\"address\":\"{addr:#018x}\",\"size\":{size},\"thread\":");
+            json_thread(&mut out, thread);
+            out.push_str(",\"stack\":");
+            json_stack(&mut out, stack);
+            out.push('}');
+        }
+    }
+    out.push_str(",\"threads\":[");
+    for (i, t) in r.threads.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{{\"id\":{},\"name\":", t.thread.id);
+        match &t.thread.name {
+            Some(n) => json_str(&mut out, n),
+            None => out.push_str("null"),
+        }
+        let _ = write!(out, ",\"running\":{},\"created_at\":", t.running);
+        json_stack(&mut out, &t.created_at);
+        out.push('}');
+    }
+    out.push_str("]}\n");
+    out
+}
+
 /// The closing line of a run with races.
 pub fn render_summary(races: u64) -> String {
     format!("Found {races} data race(s)\n")
@@ -307,6 +415,18 @@ Thread 2 (finished) created at:
         assert!(text.contains("Previous write at 0x0000000000000010 by thread 1:\n  [failed to restore the stack]\n"));
         assert!(text.contains("\nLocation is global 'c::COUNTER' of size 4 at 0x0000000000000010\n"));
         assert_eq!(render_summary(2), "Found 2 data race(s)\n");
+        let json = render_json(&r);
+        assert!(json.starts_with("{\"schema\":\"racecheck.race/1\",\"current\":{\"kind\":\"atomic write\""), "{json}");
+        assert!(json.contains("\"previous\":{\"kind\":\"write\",\"address\":\"0x0000000000000010\",\"size\":4,\"thread\":{\"id\":1,\"name\":null},\"stack\":null}"), "{json}");
+        assert!(json.contains("\"location\":{\"kind\":\"global\",\"name\":\"c::COUNTER\""), "{json}");
+        assert!(json.ends_with("\"threads\":[]}\n"), "{json}");
+    }
+
+    #[test]
+    fn json_escapes_strings() {
+        let mut s = String::new();
+        json_str(&mut s, "a\"b\\c\nd\u{1}");
+        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\"");
     }
 
 

@@ -50,7 +50,6 @@ impl AccessKind {
     }
 
     #[inline]
-    #[inline]
     pub fn is_write(self) -> bool {
         matches!(self, AccessKind::Write | AccessKind::AtomicWrite)
     }

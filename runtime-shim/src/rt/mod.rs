@@ -42,6 +42,9 @@ pub struct Runtime {
     pub out_fd: i32,
     /// Where to leave the race count for the CLI (`__RACECHECK_REPORT_DIR`).
     pub report_dir: Option<String>,
+    /// A file that gets each race as a line of JSON (`__RACECHECK_JSON`),
+    /// for the CLI's `--format`.
+    pub json_fd: Option<i32>,
     /// Running a libtest harness under `racecheck test` (`__RACECHECK_TEST`):
     /// a race fails the test during which it was found.
     pub test_harness: bool,
@@ -199,7 +202,15 @@ fn init_inner() -> bool {
     };
     let report_dir = std::env::var("__RACECHECK_REPORT_DIR").ok();
     let test_harness = std::env::var_os("__RACECHECK_TEST").is_some();
-    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, test_harness });
+    let json_fd = std::env::var("__RACECHECK_JSON").ok().and_then(|p| {
+        let path = format!("{p}\0");
+        // SAFETY: `path` is NUL-terminated.
+        let fd = unsafe {
+            libc::open(path.as_ptr().cast(), libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC, 0o644)
+        };
+        (fd >= 0).then_some(fd)
+    });
+    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, json_fd, test_harness });
     // SAFETY: registering a plain extern "C" fn with atexit.
     unsafe { libc::atexit(report::at_exit) };
     true

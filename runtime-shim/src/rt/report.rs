@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Mutex;
 
 use racecheck_detector::history::{Event, Frame};
+use racecheck_detector::options::ReportFormat;
 use racecheck_detector::report::{self as model, AccessDesc, Location, RaceReport, Stack, StackFrame, ThreadDesc, ThreadRef};
 use racecheck_detector::shadow::{AccessKind, Cell};
 
@@ -179,7 +180,14 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
     if !reported.get_or_insert_with(HashSet::new).insert((a, b)) {
         return;
     }
-    sys::write_fd(rt.out_fd, model::render_text(&report).as_bytes());
+    let shown = match rt.options.report_format {
+        ReportFormat::Text => model::render_text(&report),
+        ReportFormat::Json => model::render_json(&report),
+    };
+    sys::write_fd(rt.out_fd, shown.as_bytes());
+    if let Some(fd) = rt.json_fd {
+        sys::write_fd(fd, model::render_json(&report).as_bytes());
+    }
     let n = RACES.fetch_add(1, AcqRel) + 1;
     if rt.test_harness {
         if let Some(test) = test_thread(st.info) {

@@ -125,9 +125,7 @@ mod scenarios {
                 let (s, t, m, std_m) = (Arc::clone(&s), Arc::clone(&t), Arc::clone(&m), Arc::clone(&std_m));
                 tasks.push(tokio::spawn(async move {
                     for _ in 0..N / 4 {
-                        if racy && i == 3 {
-                            s.bump();
-                        } else if i % 2 == 0 {
+                        if i % 2 == 0 {
                             let _g = m.lock().await;
                             s.bump();
                         } else {
@@ -145,6 +143,24 @@ mod scenarios {
             tokio::task::spawn_blocking(move || s2.bump()).await.unwrap();
             s.bump();
         });
+        if racy {
+            // A task's access, then one by the spawner before joining it. The
+            // Relaxed flag only makes the task go first (orders no memory):
+            // otherwise an idle worker may pick the task up only after the
+            // spawner released scheduler locks, which orders the two.
+            let s = Arc::new(Shared::new());
+            let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (s2, done2) = (Arc::clone(&s), Arc::clone(&done));
+            let task = rt.spawn(async move {
+                s2.bump();
+                done2.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+            s.bump();
+            rt.block_on(task).unwrap();
+        }
     }
 }
 
