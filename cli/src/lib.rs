@@ -181,15 +181,18 @@ fn run(a: RunArgs) -> Result<i32, Error> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| bin.package_dir.clone());
     let outcome = session.execute(&bin.executable, &a.args, &cwd, false)?;
     emit(&a.output, &session)?;
-    if outcome.races > 0 {
-        return Ok(races_code);
-    }
-    if let Some(sig) = outcome.status.signal() {
+    let crashed = outcome.status.signal().inspect(|&sig| {
         eprintln!(
             "racecheck: error: {} was killed by signal {sig} ({})",
             bin.executable.display(),
             cargo::signal_name(sig)
         );
+    });
+    if outcome.races > 0 {
+        eprintln!("racecheck: found {} data race(s)", outcome.races);
+        return Ok(races_code);
+    }
+    if crashed.is_some() {
         return Ok(exit_codes::CRASHED);
     }
     Ok(outcome.status.code().unwrap_or(exit_codes::TESTS_FAILED))
@@ -286,14 +289,15 @@ fn test(mut a: TestArgs) -> Result<i32, Error> {
     for t in &tests {
         eprintln!("racecheck: running {} ({})", t.name, t.executable.display());
         let outcome = session.execute(&t.executable, &harness, &t.package_dir, true)?;
+        if let Some(sig) = outcome.status.signal() {
+            eprintln!("racecheck: error: test binary {} was killed by signal {sig} ({})", t.name, cargo::signal_name(sig));
+            crashed.push(t.name.clone());
+        }
         if outcome.races > 0 {
             races += outcome.races;
             racy.push(t.name.clone());
             racy_tests.extend(outcome.racy_tests.iter().map(|n| format!("{}: {n}", t.name)));
-        } else if let Some(sig) = outcome.status.signal() {
-            eprintln!("racecheck: error: test binary {} was killed by signal {sig} ({})", t.name, cargo::signal_name(sig));
-            crashed.push(t.name.clone());
-        } else if !outcome.status.success() {
+        } else if outcome.status.signal().is_none() && !outcome.status.success() {
             failed.push(t.name.clone());
         }
     }

@@ -106,26 +106,6 @@ pub fn update_place<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
     write_place(p, site)
 }
 
-/// A write of a `static mut` (or a place inside one) at `p`. Unsafe, like
-/// the write it stands for, so the user's `unsafe` block keeps its meaning.
-///
-/// # Safety
-/// The caller's assignment must be allowed to write the static: no other
-/// live reference to it, as for any `static mut` write.
-#[inline(always)]
-pub unsafe fn write_static<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
-    write_place(p, site)
-}
-
-/// A compound assignment of a `static mut`; see [`write_static`].
-///
-/// # Safety
-/// As for [`write_static`].
-#[inline(always)]
-pub unsafe fn update_static<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
-    write_place(p, site)
-}
-
 // ---- Pointer functions and methods, dispatched on the receiver's type ----
 //
 // `#[race_check]` cannot see types, so for a method call whose name a raw

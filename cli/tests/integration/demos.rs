@@ -234,3 +234,23 @@ fn machine_readable_formats() {
     assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "testcrate/src/lib.rs");
     assert_eq!(result["codeFlows"][0]["threadFlows"].as_array().unwrap().len(), 2, "both stacks");
 }
+
+#[test]
+fn races_found_before_a_crash_or_exit_are_kept() {
+    // `static mut X`: a single-letter static is checked too.
+    let mut c = racecheck();
+    c.args(["run", "-p", "crash-after-race", "--", "abort"]);
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+    assert!(err.contains("was killed by signal 6 (SIGABRT)"), "{err}");
+    assert!(err.contains("racecheck: found 1 data race(s)"), "{err}");
+    // process::exit runs the exit handler: the summary is printed.
+    let mut c = racecheck();
+    c.args(["run", "-p", "crash-after-race", "--", "exit"]);
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    assert!(err.contains("Found 1 data race(s)"), "{err}");
+}

@@ -21,10 +21,11 @@
 //! | static compared (`X == 1`) | `{ let _ = __rt::read_val(&X, SITE); X == 1 }` |
 //! | `P = v` | `*{ W; __rt::write_place(&raw mut P, SITE) } = v` |
 //! | `P op= v` | `*{ W; __rt::update_place(&raw mut P, SITE) } op= v` |
-//! | `STATIC = v`, `STATIC op= v` | as above with `write_static`/`update_static`, unsafe fns: writing a `static mut` stays an unsafe operation |
 //!
 //! `W` is `if false { let _ = &P; }`: it never runs, but keeps the user's
-//! `unsafe` block needed (`&raw` of a raw deref is safe since Rust 1.82).
+//! `unsafe` block needed, with the compiler's own message when it is
+//! missing: `&raw` of a raw deref or of a `static mut` is safe since Rust
+//! 1.82, a reference to either is not.
 //! The user's tokens keep their spans, so `unsafe` requirements, borrow
 //! errors and lints still point at user code; assignment still evaluates the
 //! value before the place. Every fn and closure gets a frame
@@ -246,28 +247,20 @@ impl Instrumenter<'_> {
             Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => self.read(e, ctx),
             Expr::Assign(a) => {
                 self.expr(&mut a.right, Ctx::Value);
-                if let Some(kind) = classify(&a.left) {
+                if classify(&a.left).is_some() {
                     self.place_children(&mut a.left);
-                    let hook = match kind {
-                        Kind::Static => quote!(write_static),
-                        Kind::Memory => quote!(write_place),
-                    };
                     let (left, right) = (a.left.clone(), a.right.clone());
-                    *e = self.store(kind, hook, &left, quote!(=), &right);
+                    *e = self.store(quote!(write_place), &left, quote!(=), &right);
                 } else {
                     self.assignee(&mut a.left);
                 }
             }
             Expr::Binary(b) if is_compound_assign(&b.op) => {
                 self.expr(&mut b.right, Ctx::Value);
-                if let Some(kind) = classify(&b.left) {
+                if classify(&b.left).is_some() {
                     self.place_children(&mut b.left);
-                    let hook = match kind {
-                        Kind::Static => quote!(update_static),
-                        Kind::Memory => quote!(update_place),
-                    };
                     let (left, right, op) = (b.left.clone(), b.right.clone(), b.op);
-                    *e = self.store(kind, hook, &left, op.to_token_stream(), &right);
+                    *e = self.store(quote!(update_place), &left, op.to_token_stream(), &right);
                 } else {
                     self.assignee(&mut b.left);
                 }
@@ -634,11 +627,8 @@ impl Instrumenter<'_> {
     /// `place op value` (op is `=` or a compound assignment) through the
     /// hook `hook`. Impure places are split first (see [`hoist`]); the value
     /// is then evaluated before the place, as Rust does.
-    fn store(&self, kind: Kind, hook: TokenStream, place: &Expr, op: TokenStream, value: &Expr) -> Expr {
+    fn store(&self, hook: TokenStream, place: &Expr, op: TokenStream, value: &Expr) -> Expr {
         let site = self.site(place.span());
-        if kind == Kind::Static {
-            return parse_quote!(*::racecheck::__rt::#hook(&raw mut #place, #site) #op #value);
-        }
         if is_pure(place) {
             let w = Self::witness(place);
             return parse_quote!(*{ #w ::racecheck::__rt::#hook(&raw mut #place, #site) } #op #value);
@@ -750,8 +740,10 @@ fn is_comparison(op: &BinOp) -> bool {
     matches!(op, BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_))
 }
 
-/// SCREAMING_CASE, at least two characters: a static or a const by Rust's
-/// naming convention (`non_upper_case_globals`).
+/// SCREAMING_CASE (a single capital too: `static mut X`): a static or a
+/// const by Rust's naming convention (`non_upper_case_globals`). Consts, const
+/// generics and capitalised unit variants that match only cost a read of a
+/// constant, which never races.
 fn is_static_path(p: &syn::ExprPath) -> bool {
     if p.qself.is_some() {
         return false;
@@ -761,8 +753,7 @@ fn is_static_path(p: &syn::ExprPath) -> bool {
         return false;
     }
     let s = last.ident.to_string();
-    s.len() >= 2
-        && s.chars().any(|c| c.is_ascii_uppercase())
+    s.chars().any(|c| c.is_ascii_uppercase())
         && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
@@ -928,6 +919,7 @@ fn f(p: *mut u32, s: &S) {
         *p = v + 1;
         (*p) += 2;
         COUNTER = COUNTER + s.n;
+        X = 1;
         let w = *p.add(1);
         if s.n == 3 {}
     }
@@ -941,7 +933,9 @@ fn f(p: *mut u32, s: &S) {
             "::racecheck::__rt::write_place(&raw mut *p,",
             "::racecheck::__rt::update_place(&raw mut (*p),",
             "if false { #[allow(static_mut_refs)] let _ = &*p; }",
-            "*::racecheck::__rt::write_static(&raw mut COUNTER,",
+            "::racecheck::__rt::write_place(&raw mut COUNTER,",
+            "::racecheck::__rt::write_place(&raw mut X,",
+            "if false { #[allow(static_mut_refs)] let _ = &COUNTER; }",
             "::racecheck::__rt::read_val(&COUNTER,",
             "::racecheck::__rt::read(&raw const s.n,",
             "match (p.add(1),) { (__racecheck_h0,) => {",

@@ -199,9 +199,11 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
             }
         }
     }
+    // At every report, not only at exit: a crash, `abort` or `_exit` later
+    // must not lose the races already found.
+    leave_count(n);
     if rt.options.halt_on_error {
         sys::write_fd(rt.out_fd, model::render_summary(n).as_bytes());
-        leave_count(n);
         // SAFETY: terminating the process is always sound.
         unsafe { libc::_exit(rt.options.exitcode) };
     }
