@@ -11,7 +11,11 @@
 //!   `crate::BUF[i]`). Writes need a `static mut`; reads of consts are
 //!   harmless (read-only memory never races).
 //!
-//! Each is rewritten by the context it appears in:
+//! Each is rewritten by the context it appears in. Replacements of
+//! expressions are parenthesised (a block or `match` first in an expression
+//! statement would otherwise end the statement, as in `{ … } >= n`);
+//! replacements of block-like expressions (`match`, `if let`) stay blocks,
+//! so they need a `;` exactly where the original did:
 //!
 //! | context | rewrite |
 //! |---|---|
@@ -281,7 +285,7 @@ impl Instrumenter<'_> {
                 }
                 if !prefix.is_empty() {
                     let cmp = e.clone();
-                    *e = parse_quote!({ #(#prefix)* #cmp });
+                    *e = parse_quote!(({ #(#prefix)* #cmp }));
                 }
             }
             Expr::Reference(r) => self.place_children(&mut r.expr),
@@ -294,7 +298,7 @@ impl Instrumenter<'_> {
                 }
                 if let Some(note) = probe {
                     let call = e.clone();
-                    *e = parse_quote!({ #note #call });
+                    *e = parse_quote!(({ #note #call }));
                 }
             }
             Expr::Call(c) => {
@@ -314,6 +318,7 @@ impl Instrumenter<'_> {
                     self.expr(&mut arm.body, Ctx::Value);
                 }
                 if let Some(note) = note {
+                    // Block-like stays block-like: parses as the `match` did.
                     let m = e.clone();
                     *e = parse_quote!({ #note #m });
                 }
@@ -323,6 +328,7 @@ impl Instrumenter<'_> {
                 let note = self.scrutinee_note(&l.expr);
                 visit_mut::visit_expr_if_mut(self, i);
                 if let Some(note) = note {
+                    // Block-like stays block-like: parses as the `if` did.
                     let x = e.clone();
                     *e = parse_quote!({ #note #x });
                 }
@@ -403,16 +409,16 @@ impl Instrumenter<'_> {
             (Kind::Static, _, false) => return,
             (Kind::Static, _, true) => {
                 let stmt = self.static_read_stmt(&place);
-                parse_quote_spanned!(span=> { #stmt #place })
+                parse_quote_spanned!(span=> ({ #stmt #place }))
             }
             (Kind::Memory, Ctx::Value, true) => {
-                parse_quote_spanned!(span=> { ::racecheck::__rt::read(&raw const #place, #site); #place })
+                parse_quote_spanned!(span=> ({ ::racecheck::__rt::read(&raw const #place, #site); #place }))
             }
             (Kind::Memory, Ctx::Value, false) => match hoist(&place) {
                 Some(Hoisted { values, names, place: p2 }) => parse_quote_spanned!(span=>
-                    match (#(#values,)*) {
+                    (match (#(#values,)*) {
                         (#(#names,)*) => { ::racecheck::__rt::read(&raw const #p2, #site); #p2 }
-                    }
+                    })
                 ),
                 None => parse_quote_spanned!(span=> (*::racecheck::__rt::read_place(&raw const #place, #site))),
             },
@@ -508,12 +514,12 @@ impl Instrumenter<'_> {
             ("ptr", "copy" | "copy_nonoverlapping", 3) => {
                 let (s_, d, n) = (arg(0).unwrap(), arg(1).unwrap(), arg(2).unwrap());
                 let f = &c.func;
-                *e = parse_quote!(match (#s_, #d, #n) {
+                *e = parse_quote!((match (#s_, #d, #n) {
                     (__racecheck_s, __racecheck_d, __racecheck_n) => {
                         ::racecheck::__rt::note_copy(__racecheck_s, __racecheck_d, __racecheck_n, #site);
                         #f(__racecheck_s, __racecheck_d, __racecheck_n)
                     }
-                });
+                }));
             }
             ("ptr", "write_bytes" | "swap_nonoverlapping", 3) => {
                 let (a, b, n) = (arg(0).unwrap(), arg(1).unwrap(), arg(2).unwrap());
@@ -523,13 +529,13 @@ impl Instrumenter<'_> {
                 } else {
                     quote!()
                 };
-                *e = parse_quote!(match (#a, #b, #n) {
+                *e = parse_quote!((match (#a, #b, #n) {
                     (__racecheck_a, __racecheck_b, __racecheck_n) => {
                         ::racecheck::__rt::note_write_n(__racecheck_a, __racecheck_n, #site);
                         #second
                         #f(__racecheck_a, __racecheck_b, __racecheck_n)
                     }
-                });
+                }));
             }
             _ => {}
         }
@@ -636,14 +642,15 @@ impl Instrumenter<'_> {
         match hoist(place) {
             Some(Hoisted { values, names, place: p2 }) => {
                 let w = Self::witness(&p2);
-                parse_quote!(match #value {
+                // `(#value)`: a struct literal is not allowed bare as a scrutinee.
+                parse_quote!((match (#value) {
                     __racecheck_value => match (#(#values,)*) {
                         #[allow(unused_mut)]
                         (#(mut #names,)*) => {
                             *{ #w ::racecheck::__rt::#hook(&raw mut #p2, #site) } #op __racecheck_value
                         }
                     }
-                })
+                }))
             }
             None => parse_quote!(*::racecheck::__rt::#hook(&raw mut #place, #site) #op #value),
         }
@@ -938,7 +945,7 @@ fn f(p: *mut u32, s: &S) {
             "if false { #[allow(static_mut_refs)] let _ = &COUNTER; }",
             "::racecheck::__rt::read_val(&COUNTER,",
             "::racecheck::__rt::read(&raw const s.n,",
-            "match (p.add(1),) { (__racecheck_h0,) => {",
+            "(match (p.add(1),) { (__racecheck_h0,) => {",
             "::racecheck::__rt::read(&raw const *__racecheck_h0,",
             "::racecheck::__rt::read_place(&raw const s.n,",
             "line: 4u32",
@@ -972,5 +979,78 @@ mod m {
         assert!(!skipped.contains("racecheck::__rt"), "{skipped}");
         let c = out.split("const fn c").nth(1).unwrap();
         assert!(!c.contains("racecheck::__rt"), "{c}");
+    }
+}
+
+/// The expansion on real code: every fn, impl, trait and inline mod of the
+/// crates in the local cargo registry (this workspace's dependencies, so
+/// always present after a build). The macro must never panic, and its
+/// output must parse again as the same kind of item. (Whether the output
+/// compiles is checked by the instrumented builds of testdata/ and the UI
+/// tests.)
+#[cfg(test)]
+mod corpus {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    fn collect(all: &[Item], out: &mut Vec<Item>) {
+        for it in all {
+            match it {
+                Item::Fn(_) | Item::Impl(_) | Item::Trait(_) => out.push(it.clone()),
+                Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        out.push(it.clone());
+                        collect(inner, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn never_panics_and_always_parses_on_real_code() {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            .expect("a cargo home");
+        let mut files = vec![];
+        for index in std::fs::read_dir(home.join("registry/src")).into_iter().flatten().flatten() {
+            rust_files(&index.path(), &mut files);
+        }
+        let config = Config { instrument: true, file: Some("/corpus.rs".into()) };
+        let (mut checked, mut parsed_files) = (0usize, 0usize);
+        for path in files.iter().take(800) {
+            let Ok(text) = std::fs::read_to_string(path) else { continue };
+            let Ok(file) = syn::parse_file(&text) else { continue };
+            parsed_files += 1;
+            let mut found = vec![];
+            collect(&file.items, &mut found);
+            for item in found {
+                let tokens = item.to_token_stream();
+                let out = std::panic::catch_unwind(|| expand(TokenStream::new(), tokens.clone(), &config).to_string());
+                let out = out.unwrap_or_else(|_| panic!("expansion panicked on an item of {}", path.display()));
+                let reparsed: syn::Result<Item> = syn::parse_str(&out);
+                if let Err(e) = reparsed {
+                    panic!("expansion of an item of {} does not parse: {e}\ninput: {tokens}\noutput: {out}", path.display());
+                }
+                checked += 1;
+            }
+        }
+        assert!(parsed_files > 100 && checked > 1000, "too small a corpus: {parsed_files} files, {checked} items");
+        eprintln!("expanded {checked} items from {parsed_files} files");
     }
 }
