@@ -134,6 +134,8 @@ impl Session {
             ("RACECHECK_WRAPS_RS".to_string(), wraps_rs.into_os_string()),
             ("CARGO_ENCODED_RUSTFLAGS".to_string(), rustflags.join("\x1f").into()),
         ];
+        let mut env = env;
+        env.push(("__RACECHECK_STRIP_DEFAULT".to_string(), format!("{}/", ws.root.display()).into()));
         let json_path = target_dir.join(format!("races-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&json_path);
         Ok(Session { host: tc.host, target_dir, report_dir, root: ws.root, json_path, quiet_stdout: false, env })
@@ -190,6 +192,9 @@ impl Session {
         clear_dir(&self.report_dir);
         let mut cmd = Command::new(exe);
         cmd.args(args).current_dir(cwd).env(ENV_REPORT_DIR, &self.report_dir).env(ENV_JSON, &self.json_path);
+        for (k, v) in self.env.iter().filter(|(k, _)| k == "__RACECHECK_STRIP_DEFAULT") {
+            cmd.env(k, v);
+        }
         if self.quiet_stdout {
             cmd.stdout(std::io::stderr());
         }

@@ -108,7 +108,7 @@ pub fn render(format: Format, lines: &[(String, Value)], root: &Path) -> Option<
 fn sarif_location(frame: &Value, root: &Path) -> Value {
     let file = frame["file"].as_str().unwrap_or("?");
     let relative = rel(file, root);
-    let artifact = if relative != file {
+    let artifact = if relative != file || !file.starts_with('/') {
         json!({ "uri": relative, "uriBaseId": "SRCROOT" })
     } else {
         json!({ "uri": format!("file://{file}") })

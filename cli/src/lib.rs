@@ -120,10 +120,15 @@ pub fn main_impl(args: Vec<OsString>) -> ! {
 /// The exit status that says "races found", from `RACECHECK_OPTIONS`,
 /// checked with the runtime's own parser so both reject the same things.
 fn race_exit_code() -> Result<i32, Error> {
+    use racecheck_detector::options::{Options, Suppressions};
     let text = std::env::var("RACECHECK_OPTIONS").unwrap_or_default();
-    racecheck_detector::options::Options::parse(&text)
-        .map(|o| o.exitcode)
-        .map_err(|e| Error::Options { key: e.key, message: e.message })
+    let options = Options::parse(&text).map_err(|e| Error::Options { key: e.key, message: e.message })?;
+    if let Some(path) = &options.suppressions {
+        let bad = |message: String| Error::Options { key: "suppressions".into(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("failed to read {path}: {e}")))?;
+        Suppressions::parse(&text).map_err(|e| bad(format!("{path}: {e}")))?;
+    }
+    Ok(options.exitcode)
 }
 
 /// Write the machine-readable output of the races `session` saw.

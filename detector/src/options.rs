@@ -22,6 +22,8 @@ pub struct Options {
     pub strip_path_prefix: Option<String>,
     /// `report_format` (`text` or `json`): how reports are written.
     pub report_format: ReportFormat,
+    /// `suppressions`: a file of `race:<pattern>` lines; see [`Suppressions`].
+    pub suppressions: Option<String>,
 }
 
 /// The shape of reports on the report stream.
@@ -42,6 +44,7 @@ impl Default for Options {
             log_path: None,
             strip_path_prefix: None,
             report_format: ReportFormat::Text,
+            suppressions: None,
         }
     }
 }
@@ -54,6 +57,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("log_path", "a file path prefix, or stderr/stdout"),
     ("strip_path_prefix", "a path prefix"),
     ("report_format", "text or json"),
+    ("suppressions", "a path to a suppressions file"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +101,8 @@ impl Options {
                 "exitcode" => o.exitcode = int(0, 255)? as i32,
                 "log_path" if !value.is_empty() => o.log_path = Some(value.to_string()),
                 "strip_path_prefix" => o.strip_path_prefix = Some(value.to_string()),
+                "suppressions" if !value.is_empty() => o.suppressions = Some(value.to_string()),
+                "suppressions" => return Err(bad()),
                 "report_format" => {
                     o.report_format = match value {
                         "text" => ReportFormat::Text,
@@ -145,5 +151,92 @@ mod tests {
         assert_eq!(Options::parse("exitcode=x").unwrap_err().key, "exitcode");
         assert_eq!(Options::parse("report_format=json").unwrap().report_format, ReportFormat::Json);
         assert!(Options::parse("report_format=xml").unwrap_err().to_string().contains("text or json"));
+    }
+}
+
+/// Races not to report: lines `race:<pattern>` (`#` starts a comment). A
+/// race is suppressed when any frame of either stack has a function or a
+/// file containing the pattern; `*` in a pattern matches any run of
+/// characters (`race:mycrate::legacy::*::flush`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Suppressions {
+    patterns: Vec<String>,
+}
+
+/// A malformed suppressions file: which line, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SuppressionsError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for SuppressionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl Suppressions {
+    pub fn parse(text: &str) -> Result<Suppressions, SuppressionsError> {
+        let mut patterns = vec![];
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let err = |message: String| SuppressionsError { line: i + 1, message };
+            match line.split_once(':') {
+                Some(("race", pattern)) if !pattern.trim().is_empty() => patterns.push(pattern.trim().to_string()),
+                Some(("race", _)) => return Err(err("`race:` needs a pattern".into())),
+                Some((kind, _)) => return Err(err(format!("unknown kind `{kind}`, expected `race:<pattern>`"))),
+                None => return Err(err(format!("expected `race:<pattern>`, found `{line}`"))),
+            }
+        }
+        Ok(Suppressions { patterns })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Does any pattern match `text` (a function name or a file path)?
+    pub fn matches(&self, text: &str) -> bool {
+        self.patterns.iter().any(|p| glob_contains(p, text))
+    }
+}
+
+/// Is there a substring of `text` matching `pattern`, where `*` matches any run?
+fn glob_contains(pattern: &str, text: &str) -> bool {
+    let mut at = 0;
+    for part in pattern.split('*').filter(|p| !p.is_empty()) {
+        match text[at..].find(part) {
+            Some(pos) => at += pos + part.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod suppression_tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_matches() {
+        let s = Suppressions::parse("# legacy\nrace:ring::Ring::push\n\nrace:vendored/*.rs  # C port\n").unwrap();
+        assert!(s.matches("ring::Ring::push"));
+        assert!(s.matches("/src/vendored/lz4.rs"));
+        assert!(!s.matches("ring::Ring::pop"));
+        assert!(!s.matches("/src/other.rs"));
+        assert!(Suppressions::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn malformed_lines_are_named() {
+        let e = Suppressions::parse("race:a\nthread:b\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.to_string().contains("unknown kind `thread`"), "{e}");
+        assert_eq!(Suppressions::parse("race:\n").unwrap_err().line, 1);
+        assert_eq!(Suppressions::parse("\n\njust text").unwrap_err().line, 3);
     }
 }

@@ -254,3 +254,17 @@ fn races_found_before_a_crash_or_exit_are_kept() {
     assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
     assert!(err.contains("Found 1 data race(s)"), "{err}");
 }
+
+#[test]
+fn suppressed_races_are_not_reported() {
+    let path = std::env::temp_dir().join(format!("racecheck-supp-ok-{}.txt", std::process::id()));
+    // Every frame of both counter races is in this file.
+    std::fs::write(&path, "# known\nrace:counter/src/main.rs\n").unwrap();
+    let mut c = racecheck();
+    c.args(["run", "-p", "counter"]).env("RACECHECK_OPTIONS", format!("suppressions={}", path.display()));
+    let o = run(c);
+    let _ = std::fs::remove_file(&path);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+}

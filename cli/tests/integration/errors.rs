@@ -41,3 +41,16 @@ fn several_binaries_need_a_choice() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("--bin"), "{err}");
 }
+
+#[test]
+fn malformed_suppressions_file_names_the_line() {
+    let path = std::env::temp_dir().join(format!("racecheck-supp-{}.txt", std::process::id()));
+    std::fs::write(&path, "race:fine\n\nthread:nope\n").unwrap();
+    let mut c = racecheck();
+    c.args(["run", "-p", "counter"]).env("RACECHECK_OPTIONS", format!("suppressions={}", path.display()));
+    let o = run(c);
+    let _ = std::fs::remove_file(&path);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("line 3: unknown kind `thread`"), "{err}");
+}

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
 use std::sync::{Mutex, OnceLock};
 
 use racecheck_detector::history::{Event, Frame, History};
-use racecheck_detector::options::Options;
+use racecheck_detector::options::{Options, Suppressions};
 use racecheck_detector::shadow::{self as rules, AccessKind, Cell, CELLS};
 use racecheck_detector::sync::{Effect, LoadOrd, RmwOrd, StoreOrd, SyncClock, ThreadClocks};
 use racecheck_detector::{Slot, VClock};
@@ -42,6 +42,8 @@ pub struct Runtime {
     pub out_fd: i32,
     /// Where to leave the race count for the CLI (`__RACECHECK_REPORT_DIR`).
     pub report_dir: Option<String>,
+    /// Races not to report (`suppressions=`).
+    pub suppressions: Suppressions,
     /// A file that gets each race as a line of JSON (`__RACECHECK_JSON`),
     /// for the CLI's `--format`.
     pub json_fd: Option<i32>,
@@ -171,13 +173,26 @@ fn init() -> bool {
 
 fn init_inner() -> bool {
     let text = std::env::var("RACECHECK_OPTIONS").unwrap_or_default();
-    let options = match Options::parse(&text) {
+    let fail = |message: String| -> ! {
+        sys::write_fd(2, format!("racecheck: {message}\n").as_bytes());
+        // SAFETY: terminating the process is always sound.
+        unsafe { libc::_exit(2) }
+    };
+    let mut options = match Options::parse(&text) {
         Ok(o) => o,
-        Err(e) => {
-            sys::write_fd(2, format!("racecheck: {e}\n").as_bytes());
-            // SAFETY: terminating the process is always sound.
-            unsafe { libc::_exit(2) };
-        }
+        Err(e) => fail(e.to_string()),
+    };
+    // Under the CLI, paths are relative to the workspace root by default.
+    if options.strip_path_prefix.is_none() {
+        options.strip_path_prefix = std::env::var("__RACECHECK_STRIP_DEFAULT").ok();
+    }
+    let suppressions = match &options.suppressions {
+        None => Suppressions::default(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Err(e) => fail(format!("failed to read suppressions file {path}: {e}")),
+            Ok(text) => Suppressions::parse(&text)
+                .unwrap_or_else(|e| fail(format!("invalid suppressions file {path}: {e}"))),
+        },
     };
     if !shadow::init() {
         sys::write_fd(2, b"racecheck: failed to map shadow memory; race detection is off\n");
@@ -210,7 +225,7 @@ fn init_inner() -> bool {
         };
         (fd >= 0).then_some(fd)
     });
-    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, json_fd, test_harness });
+    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, suppressions, json_fd, test_harness });
     // SAFETY: registering a plain extern "C" fn with atexit.
     unsafe { libc::atexit(report::at_exit) };
     true

@@ -171,6 +171,16 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
         }
     }
 
+    if !rt.suppressions.is_empty() {
+        let frames = [&report.current.stack, &report.previous.stack]
+            .into_iter()
+            .filter_map(|s| if let Stack::Frames(f) = s { Some(f) } else { None })
+            .flatten();
+        let mut frames = frames;
+        if frames.any(|f| rt.suppressions.matches(&f.function) || rt.suppressions.matches(&f.file)) {
+            return;
+        }
+    }
     let mut a = stack_key(&report.current.stack);
     let mut b = stack_key(&report.previous.stack);
     if a > b {
