@@ -268,3 +268,36 @@ fn suppressed_races_are_not_reported() {
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(!err.contains("DATA RACE"), "{err}");
 }
+
+/// Load: run the release build of testdata/stress and return its
+/// "<what> <n>: VmHWM: <kB> kB" line.
+fn stress(what: &str, n: &str) -> String {
+    let mut c = racecheck();
+    c.args(["run", "--release", "-p", "stress", "--", what, n]);
+    let o = run(c);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+    out
+}
+
+fn peak_kib(line: &str) -> u64 {
+    line.split_whitespace().rev().nth(1).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX)
+}
+
+#[test]
+fn ten_thousand_threads_reuse_slots_in_bounded_memory() {
+    let line = stress("threads", "10000");
+    assert!(peak_kib(&line) < 256 * 1024, "{line}");
+}
+
+#[test]
+fn recursion_a_hundred_thousand_frames_deep() {
+    stress("recursion", "100000");
+}
+
+#[test]
+fn a_billion_checked_accesses() {
+    let line = stress("accesses", "1000000000");
+    assert!(peak_kib(&line) < 64 * 1024, "{line}");
+}
