@@ -10,6 +10,8 @@ workload is annotated), and under ThreadSanitizer on the nightly toolchain
 when one is installed (`-Zsanitizer=thread`; skipped with a note otherwise).
 Runs each workload --reps times per build, takes the median wall time and
 peak RSS (from wait4), prints one table of ratios against the plain build,
+then the access hook's own cost under racecheck (w0_hook: a first access, a
+repeated access in the same epoch, an access right after a release, in ns),
 and writes the numbers as JSON (benches/results.json by default).
 """
 
@@ -57,7 +59,7 @@ def has_nightly():
 
 
 def build(variants):
-    bins = sorted({b for _, b, _ in WORKLOADS})
+    bins = sorted({b for _, b, _ in WORKLOADS} | {"w0_hook"})
     exes = {}
     print("building plain workloads…", file=sys.stderr)
     base_dir = os.path.join(ROOT, "benches", "target", "base")
@@ -151,6 +153,14 @@ def main():
     two = next(r for r in results if r["args"] == ["2"])
     one = next(r for r in results if r["args"] == ["1"])
     summary["w2_racecheck_two_thread_speedup"] = one["racecheck"]["seconds"] / two["racecheck"]["seconds"]
+    # The hook itself, timed in-process (ns per access), under racecheck.
+    hook_env = dict(os.environ)
+    hook_env.update(env)
+    out = subprocess.run([exes["racecheck"]["w0_hook"], str(opts.scale)], capture_output=True, text=True, env=hook_env)
+    first, same, after = (float(x) for x in out.stdout.split())
+    summary["hook_first_access_ns"] = first
+    summary["hook_same_epoch_ns"] = same
+    summary["hook_after_release_ns"] = after
     for k, v in summary.items():
         print(f"{k}: {v:.2f}")
     with open(opts.json, "w") as f:
