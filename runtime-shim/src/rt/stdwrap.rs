@@ -25,48 +25,52 @@ fn released(addr: usize) {
     with_state(|st| release(st, addr));
 }
 
+/// A contended lock path: when it returns, the lock at `&self` is held.
+macro_rules! acquired_on_return {
+    ($module:ident, $sym:literal) => {
+        mod $module {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(m: &super::AtomicU32);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(m: &super::AtomicU32) {
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(m) };
+                super::acquired(m as *const _ as usize);
+            }
+        }
+    };
+}
+
+/// An allocator entry point returning fresh memory (`alloc`, `alloc_zeroed`).
+macro_rules! fresh_memory_on_return {
+    ($module:ident, $sym:literal) => {
+        mod $module {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(size: usize, align: usize) -> *mut u8;
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(size: usize, align: usize) -> *mut u8 {
+                // SAFETY: forwarding the allocator call unchanged.
+                let p = unsafe { real(size, align) };
+                super::alloc::on_alloc(p, size);
+                p
+            }
+        }
+    };
+}
+
 macro_rules! wrap {
     (mutex_lock_contended, $sym:literal) => {
-        mod mutex_lock_contended {
-            extern "Rust" {
-                #[link_name = concat!("__real_", $sym)]
-                fn real(m: &super::AtomicU32);
-            }
-            #[export_name = concat!("__wrap_", $sym)]
-            fn wrapper(m: &super::AtomicU32) {
-                // SAFETY: forwarding std's own call unchanged.
-                unsafe { real(m) };
-                super::acquired(m as *const _ as usize);
-            }
-        }
+        acquired_on_return!(mutex_lock_contended, $sym);
     };
     (rwlock_read_contended, $sym:literal) => {
-        mod rwlock_read_contended {
-            extern "Rust" {
-                #[link_name = concat!("__real_", $sym)]
-                fn real(m: &super::AtomicU32);
-            }
-            #[export_name = concat!("__wrap_", $sym)]
-            fn wrapper(m: &super::AtomicU32) {
-                // SAFETY: forwarding std's own call unchanged.
-                unsafe { real(m) };
-                super::acquired(m as *const _ as usize);
-            }
-        }
+        acquired_on_return!(rwlock_read_contended, $sym);
     };
     (rwlock_write_contended, $sym:literal) => {
-        mod rwlock_write_contended {
-            extern "Rust" {
-                #[link_name = concat!("__real_", $sym)]
-                fn real(m: &super::AtomicU32);
-            }
-            #[export_name = concat!("__wrap_", $sym)]
-            fn wrapper(m: &super::AtomicU32) {
-                // SAFETY: forwarding std's own call unchanged.
-                unsafe { real(m) };
-                super::acquired(m as *const _ as usize);
-            }
-        }
+        acquired_on_return!(rwlock_write_contended, $sym);
     };
     (condvar_wait, $sym:literal) => {
         mod condvar_wait {
@@ -159,34 +163,10 @@ macro_rules! wrap {
         }
     };
     (alloc, $sym:literal) => {
-        mod alloc_ {
-            extern "Rust" {
-                #[link_name = concat!("__real_", $sym)]
-                fn real(size: usize, align: usize) -> *mut u8;
-            }
-            #[export_name = concat!("__wrap_", $sym)]
-            fn wrapper(size: usize, align: usize) -> *mut u8 {
-                // SAFETY: forwarding the allocator call unchanged.
-                let p = unsafe { real(size, align) };
-                super::alloc::on_alloc(p, size);
-                p
-            }
-        }
+        fresh_memory_on_return!(alloc_, $sym);
     };
     (alloc_zeroed, $sym:literal) => {
-        mod alloc_zeroed {
-            extern "Rust" {
-                #[link_name = concat!("__real_", $sym)]
-                fn real(size: usize, align: usize) -> *mut u8;
-            }
-            #[export_name = concat!("__wrap_", $sym)]
-            fn wrapper(size: usize, align: usize) -> *mut u8 {
-                // SAFETY: forwarding the allocator call unchanged.
-                let p = unsafe { real(size, align) };
-                super::alloc::on_alloc(p, size);
-                p
-            }
-        }
+        fresh_memory_on_return!(alloc_zeroed, $sym);
     };
     (dealloc, $sym:literal) => {
         mod dealloc {
