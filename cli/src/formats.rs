@@ -65,6 +65,7 @@ pub fn summary(race: &Value, root: &Path) -> String {
     match race["location"]["kind"].as_str() {
         Some("global") => s.push_str(&format!("; global '{}'", race["location"]["name"].as_str().unwrap_or("?"))),
         Some("heap") => s.push_str(&format!("; heap block of size {}", race["location"]["size"])),
+        Some("stack") => s.push_str(&format!("; stack of {}", thread_name(&race["location"]["thread"]))),
         _ => {}
     }
     s

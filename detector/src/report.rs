@@ -75,6 +75,8 @@ pub struct AccessDesc {
 pub enum Location {
     Global { name: String, addr: u64, size: u64 },
     Heap { addr: u64, size: u64, thread: ThreadRef, stack: Stack },
+    /// On a thread's stack (a local borrowed by another thread).
+    Stack { thread: ThreadRef },
 }
 
 /// A thread taking part in the race, with where it was created.
@@ -155,6 +157,9 @@ pub fn render_text(r: &RaceReport) -> String {
             );
             render_stack(&mut out, stack);
         }
+        Some(Location::Stack { thread }) => {
+            let _ = writeln!(out, "\nLocation is stack of {}", thread_phrase(thread));
+        }
         None => {}
     }
     for t in &r.threads {
@@ -233,7 +238,8 @@ fn json_access(out: &mut String, a: &AccessDesc) {
 /// `previous` accesses (`kind`, `address`, `size`, `thread {id, name}`,
 /// `stack`: frames `{function, file, line, column}` innermost first, or null
 /// when the history was lost), `location` (`{kind: "heap", address, size,
-/// thread, stack}`, `{kind: "global", name, address, size}` or null), and
+/// thread, stack}`, `{kind: "global", name, address, size}`, `{kind:
+/// "stack", thread}` or null), and
 /// `threads` (`{id, name, running, created_at}`).
 pub fn render_json(r: &RaceReport) -> String {
     let mut out = String::from("{\"schema\":");
@@ -255,6 +261,11 @@ pub fn render_json(r: &RaceReport) -> String {
             json_thread(&mut out, thread);
             out.push_str(",\"stack\":");
             json_stack(&mut out, stack);
+            out.push('}');
+        }
+        Some(Location::Stack { thread }) => {
+            out.push_str("{\"kind\":\"stack\",\"thread\":");
+            json_thread(&mut out, thread);
             out.push('}');
         }
     }
@@ -420,6 +431,9 @@ Thread 2 (finished) created at:
         assert!(json.contains("\"previous\":{\"kind\":\"write\",\"address\":\"0x0000000000000010\",\"size\":4,\"thread\":{\"id\":1,\"name\":null},\"stack\":null}"), "{json}");
         assert!(json.contains("\"location\":{\"kind\":\"global\",\"name\":\"c::COUNTER\""), "{json}");
         assert!(json.ends_with("\"threads\":[]}\n"), "{json}");
+        let on_stack = RaceReport { location: Some(Location::Stack { thread: ThreadRef { id: 2, name: Some("w".into()) } }), ..r };
+        assert!(render_text(&on_stack).contains("\nLocation is stack of thread 2 'w'\n"));
+        assert!(render_json(&on_stack).contains("\"location\":{\"kind\":\"stack\",\"thread\":{\"id\":2,\"name\":\"w\"}}"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use racecheck_detector::shadow::{AccessKind, Cell};
 use racecheck_detector::report::is_user;
 
 use super::symbolize::{global, symbolize, user_frames};
-use super::thread::{history, occupant, ThreadInfo};
+use super::thread::{history, occupant, stack_owner, ThreadInfo};
 use super::{alloc, runtime, sys, ThreadState};
 use crate::__rt::Site;
 
@@ -132,6 +132,8 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
             thread: thread_ref(block.thread),
             stack: Stack::Frames(user_frames(&block.pcs[..block.depth as usize])),
         })
+    } else if let Some(owner) = stack_owner(addr) {
+        Some(Location::Stack { thread: thread_ref(owner) })
     } else {
         global(addr).map(|(name, start, size)| Location::Global { name, addr: start as u64, size: size as u64 })
     };

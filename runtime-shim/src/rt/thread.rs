@@ -32,6 +32,8 @@ pub struct ThreadInfo {
     pub parent: Option<&'static ThreadInfo>,
     /// Races found during the test this thread runs, not yet failed it.
     pub pending_test_races: AtomicU64,
+    /// The thread's stack, `[lo, hi)`, once it runs (0, 0 before).
+    pub stack: Mutex<(usize, usize)>,
 }
 
 struct SlotInfo {
@@ -72,6 +74,7 @@ fn new_info(id: Option<u64>, created_at: Vec<usize>, parent: Option<&'static Thr
         end: Mutex::new(None),
         parent,
         pending_test_races: AtomicU64::new(0),
+        stack: Mutex::new((0, 0)),
     }))
 }
 
@@ -104,6 +107,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     let mut clocks = ThreadClocks::new(slot);
     clocks.clock.join(start);
     let (stack_lo, stack_hi) = sys::stack_bounds();
+    *info.stack.lock().unwrap_or_else(|e| e.into_inner()) = (stack_lo, stack_hi);
     Box::into_raw(Box::new(ThreadState {
         slot,
         epoch_start: history.pos(),
@@ -157,6 +161,15 @@ pub fn occupant(slot: Slot, epoch: u64) -> Option<&'static ThreadInfo> {
     let r = registry();
     let s = r.slots.get(slot.index())?;
     s.occupants.iter().rev().find(|(start, _)| *start <= epoch).map(|(_, t)| *t)
+}
+
+/// The running thread whose stack holds `addr`.
+pub fn stack_owner(addr: usize) -> Option<&'static ThreadInfo> {
+    let r = registry();
+    r.slots.iter().filter_map(|s| s.occupants.last().map(|(_, t)| *t)).find(|t| {
+        let (lo, hi) = *t.stack.lock().unwrap_or_else(|e| e.into_inner());
+        t.running.load(Acquire) && lo <= addr && addr < hi
+    })
 }
 
 pub fn history(slot: Slot) -> Option<&'static History> {

@@ -1,5 +1,7 @@
 //! Every access form `#[race_check]` checks, each raced by two threads.
 //!
+//! The last pair races on a local of main's stack (`Location is stack of`).
+//!
 //! `forms racy`: for each form, thread A accesses, then thread B accesses
 //! the same bytes with nothing ordering them (a Relaxed flag only decides who
 //! goes first, so the report is the same every run): one report per form.
@@ -260,6 +262,10 @@ pub mod access {
         }
     }
 
+    pub fn stack_write(p: P<u64>, v: u64) {
+        unsafe { *p.ptr() = v }
+    }
+
     /// Distinct bytes never race: each thread owns one field.
     pub fn own_field_a(p: P<Outer>) {
         unsafe { (*p.ptr()).inner.items[0].c = 1 }
@@ -358,5 +364,23 @@ fn main() {
     // Precision: neighbouring fields written by both threads, never a race.
     let p = P::new(Outer::default());
     o(Box::new(move || own_field_a(p)), Box::new(move || own_field_b(p)));
+    // A local on main's stack, written by a scoped thread and by main.
+    let mut local = 0u64;
+    let lp = P(&raw mut local);
+    let done = AtomicBool::new(false);
+    thread::scope(|sc| {
+        let done = &done;
+        let h = sc.spawn(move || {
+            stack_write(lp, 1);
+            done.store(true, Relaxed);
+        });
+        if ordered {
+            h.join().unwrap();
+        }
+        while !done.load(Relaxed) {
+            std::hint::spin_loop();
+        }
+        stack_write(lp, 2);
+    });
     println!("forms done ({})", if ordered { "ordered" } else { "racy" });
 }
