@@ -301,3 +301,13 @@ fn a_billion_checked_accesses() {
     let line = stress("accesses", "1000000000");
     assert!(peak_kib(&line) < 64 * 1024, "{line}");
 }
+
+#[test]
+fn user_global_allocator_is_supported() {
+    let (code, err) = run_bin("own-allocator", &["racy"]);
+    assert_eq!(code, RACES_FOUND, "{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+    assert!(err.contains("Location is heap block of size 128 at 0x"), "{err}");
+    assert!(err.contains("own-allocator/src/main.rs:37:29"), "allocation stack:\n{err}");
+    assert_silent_with("own-allocator", &["fixed"]);
+}
