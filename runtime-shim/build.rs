@@ -12,7 +12,7 @@ fn main() {
             println!("cargo:rerun-if-changed={}", PathBuf::from(&path).display());
             fs::read_to_string(&path).unwrap_or_else(|e| panic!("failed to read {path:?}: {e}"))
         }
-        None => String::new(),
+        None => "installed!();\n".to_string(),
     };
     fs::write(&out, text).expect("failed to write wraps.rs");
 }

@@ -49,6 +49,8 @@ impl Wraps {
         for (kind, sym) in &self.symbols {
             s.push_str(&format!("wrap!({kind}, \"{sym}\");\n"));
         }
+        let kinds: Vec<&str> = self.symbols.iter().map(|(k, _)| k.as_str()).collect();
+        s.push_str(&format!("installed!({});\n", kinds.join(", ")));
         s
     }
 
@@ -143,6 +145,7 @@ mod tests {
             assert_eq!(wraps.symbols.len(), PATTERNS.len());
         }
         assert!(wraps.runtime_source().contains("wrap!(alloc, \"_R"));
+        assert!(wraps.runtime_source().contains("installed!(mutex_lock_contended,"), "{}", wraps.runtime_source());
         assert!(wraps.link_args().contains(&"-Wl,--wrap=pthread_create".to_string()));
     }
 

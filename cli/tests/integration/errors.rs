@@ -54,3 +54,34 @@ fn malformed_suppressions_file_names_the_line() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("line 3: unknown kind `thread`"), "{err}");
 }
+
+/// The start-up self-test names a std wrapper that is installed but never
+/// runs. Built by hand (the compiler wrapper with a wrap list that claims
+/// `once_call` without linking it), in a target dir of its own.
+#[test]
+fn self_test_warns_about_a_wrapper_that_does_not_run() {
+    let dir = crate::testdata().join("target/selftest-probe");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wraps = dir.join("fake_wraps.rs");
+    std::fs::write(&wraps, "installed!(once_call);\n").unwrap();
+    let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build
+        .current_dir(crate::testdata())
+        .args(["build", "-q", "--target", "x86_64-unknown-linux-gnu", "-p", "counter-fixed", "--target-dir"])
+        .arg(&dir)
+        .env("RUSTC_WRAPPER", env!("CARGO_BIN_EXE_racecheck"))
+        .env("__RACECHECK_WRAPPER", "1")
+        .env("__RACECHECK_LINK_ARGS", "-Wl,--wrap=pthread_create\x1f-Wl,--wrap=pthread_join")
+        .env("RACECHECK_WRAPS_RS", &wraps)
+        .env("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1fracecheck")
+        .env_remove("RUSTFLAGS");
+    let o = crate::run(build);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let exe = dir.join("x86_64-unknown-linux-gnu/debug/counter-fixed");
+    let o = std::process::Command::new(exe).output().unwrap();
+    let err = stderr(&o);
+    assert!(
+        err.contains("racecheck: warning: the wrapper of std's once_call did not run: Once/OnceLock/LazyLock initialisation is not covered"),
+        "{err}"
+    );
+}

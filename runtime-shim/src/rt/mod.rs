@@ -226,6 +226,9 @@ fn init_inner() -> bool {
         (fd >= 0).then_some(fd)
     });
     let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, suppressions, json_fd, test_harness });
+    for warning in stdwrap::self_test() {
+        sys::write_fd(2, format!("racecheck: warning: {warning}\n").as_bytes());
+    }
     // SAFETY: registering a plain extern "C" fn with atexit.
     unsafe { libc::atexit(report::at_exit) };
     true

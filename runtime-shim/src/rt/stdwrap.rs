@@ -13,9 +13,34 @@
 // The list of wraps may be empty (an ordinary build, an unknown toolchain).
 #![allow(dead_code, improper_ctypes, unused_imports, unused_macros)]
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 use super::{acquire, alloc, release, with_state};
+
+/// How often each wrapper ran (for the start-up self-test), by kind.
+pub static CALLS: [AtomicU64; KINDS.len()] = [const { AtomicU64::new(0) }; KINDS.len()];
+
+/// Every kind of wrapper the CLI may install, and what it covers.
+pub const KINDS: &[(&str, &str)] = &[
+    ("mutex_lock_contended", "contended Mutex::lock"),
+    ("rwlock_read_contended", "contended RwLock::read"),
+    ("rwlock_write_contended", "contended RwLock::write"),
+    ("condvar_wait", "Condvar::wait"),
+    ("condvar_wait_timeout", "Condvar::wait_timeout"),
+    ("once_call", "Once/OnceLock/LazyLock initialisation"),
+    ("barrier_wait", "Barrier::wait"),
+    ("scope_decrement", "the end of thread::scope"),
+    ("alloc", "heap allocation"),
+    ("dealloc", "heap deallocation"),
+    ("realloc", "heap reallocation"),
+    ("alloc_zeroed", "zeroed heap allocation"),
+];
+
+fn called(kind: &str) {
+    if let Some(i) = KINDS.iter().position(|(k, _)| *k == kind) {
+        CALLS[i].fetch_add(1, Relaxed);
+    }
+}
 
 fn acquired(addr: usize) {
     with_state(|st| acquire(st, addr));
@@ -35,6 +60,7 @@ macro_rules! acquired_on_return {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(m: &super::AtomicU32) {
+                super::called(stringify!($module));
                 // SAFETY: forwarding std's own call unchanged.
                 unsafe { real(m) };
                 super::acquired(m as *const _ as usize);
@@ -45,7 +71,7 @@ macro_rules! acquired_on_return {
 
 /// An allocator entry point returning fresh memory (`alloc`, `alloc_zeroed`).
 macro_rules! fresh_memory_on_return {
-    ($module:ident, $sym:literal) => {
+    ($module:ident, $kind:literal, $sym:literal) => {
         mod $module {
             extern "Rust" {
                 #[link_name = concat!("__real_", $sym)]
@@ -53,6 +79,7 @@ macro_rules! fresh_memory_on_return {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(size: usize, align: usize) -> *mut u8 {
+                super::called($kind);
                 // SAFETY: forwarding the allocator call unchanged.
                 let p = unsafe { real(size, align) };
                 super::alloc::on_alloc(p, size);
@@ -80,6 +107,7 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(cv: *const u8, m: *const super::AtomicU32) {
+                super::called("condvar_wait");
                 // Inside, std unlocks `m` and later locks it again.
                 super::released(m as usize);
                 // SAFETY: forwarding std's own call unchanged.
@@ -96,6 +124,7 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(cv: *const u8, m: *const super::AtomicU32, d: std::time::Duration) -> bool {
+                super::called("condvar_wait_timeout");
                 super::released(m as usize);
                 // SAFETY: forwarding std's own call unchanged.
                 let r = unsafe { real(cv, m, d) };
@@ -112,6 +141,7 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(state: &super::AtomicU32, ignore_poison: bool, f: &mut dyn FnMut(&std::sync::OnceState)) {
+                super::called("once_call");
                 let addr = state as *const _ as usize;
                 // Publish the initialiser's writes as soon as it returns:
                 // std marks the Once complete right after, and a thread on
@@ -136,6 +166,7 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(b: *const u8) -> std::sync::BarrierWaitResult {
+                super::called("barrier_wait");
                 super::released(b as usize);
                 // SAFETY: forwarding std's own call unchanged.
                 let r = unsafe { real(b) };
@@ -152,6 +183,7 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(scope: *const u8, panicked: bool) {
+                super::called("scope_decrement");
                 // The scope owner polls `num_running_threads` with Acquire;
                 // std 1.95 keeps it 8 bytes into ScopeData (checked by the
                 // CLI's self-test), and the first word for safety.
@@ -163,10 +195,10 @@ macro_rules! wrap {
         }
     };
     (alloc, $sym:literal) => {
-        fresh_memory_on_return!(alloc_, $sym);
+        fresh_memory_on_return!(alloc_, "alloc", $sym);
     };
     (alloc_zeroed, $sym:literal) => {
-        fresh_memory_on_return!(alloc_zeroed, $sym);
+        fresh_memory_on_return!(alloc_zeroed, "alloc_zeroed", $sym);
     };
     (dealloc, $sym:literal) => {
         mod dealloc {
@@ -176,6 +208,7 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(p: *mut u8, size: usize, align: usize) {
+                super::called("dealloc");
                 super::alloc::on_free(p, size);
                 // SAFETY: forwarding the allocator call unchanged.
                 unsafe { real(p, size, align) };
@@ -190,6 +223,7 @@ macro_rules! wrap {
             }
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(p: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
+                super::called("realloc");
                 // SAFETY: forwarding the allocator call unchanged.
                 let q = unsafe { real(p, old, align, new) };
                 if !q.is_null() {
@@ -202,4 +236,46 @@ macro_rules! wrap {
     };
 }
 
+/// `installed!(kind, …)`, last in the generated list: the kinds wrapped.
+macro_rules! installed {
+    ($($kind:ident),* $(,)?) => {
+        /// Kinds of wrapper installed in this build.
+        pub const INSTALLED: &[&str] = &[$(stringify!($kind)),*];
+    };
+}
+
 include!(concat!(env!("OUT_DIR"), "/wraps.rs"));
+
+/// Start-up self-test: exercise the std paths that can be reached without
+/// other threads, and warn about every installed wrapper that did not fire
+/// (a linker that does not apply `--wrap` inside std, a changed std). The
+/// contended-lock and scope wrappers need other threads; the test suite's
+/// std-sync scenarios prove those.
+pub fn self_test() -> Vec<String> {
+    let before: Vec<u64> = CALLS.iter().map(|c| c.load(Relaxed)).collect();
+    let once = std::sync::Once::new();
+    once.call_once(|| {});
+    let m = std::sync::Mutex::new(());
+    let cv = std::sync::Condvar::new();
+    let g = m.lock().unwrap_or_else(|e| e.into_inner());
+    drop(cv.wait_timeout(g, std::time::Duration::ZERO));
+    std::sync::Barrier::new(1).wait();
+    let b = std::hint::black_box(Box::new([0u8; 64]));
+    drop(b);
+    let mut v: Vec<u8> = Vec::with_capacity(8);
+    v.extend_from_slice(&[1; 64]);
+    drop(std::hint::black_box(v));
+    let probed = ["condvar_wait_timeout", "once_call", "barrier_wait", "alloc", "dealloc", "realloc"];
+    KINDS
+        .iter()
+        .enumerate()
+        .filter(|(i, (kind, _))| {
+            probed.contains(kind) && installed(kind) && CALLS[*i].load(Relaxed) == before[*i]
+        })
+        .map(|(_, (kind, covers))| format!("the wrapper of std's {kind} did not run: {covers} is not covered"))
+        .collect()
+}
+
+fn installed(kind: &str) -> bool {
+    INSTALLED.contains(&kind)
+}
