@@ -24,6 +24,9 @@ pub struct Options {
     pub report_format: ReportFormat,
     /// `suppressions`: a file of `race:<pattern>` lines; see [`Suppressions`].
     pub suppressions: Option<String>,
+    /// `suppress_equal_stacks` (0/1, default 1, as in ThreadSanitizer): report
+    /// a race once per pair of stacks; 0 reports every occurrence.
+    pub suppress_equal_stacks: bool,
 }
 
 /// The shape of reports on the report stream.
@@ -45,6 +48,7 @@ impl Default for Options {
             strip_path_prefix: None,
             report_format: ReportFormat::Text,
             suppressions: None,
+            suppress_equal_stacks: true,
         }
     }
 }
@@ -58,6 +62,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("strip_path_prefix", "a path prefix"),
     ("report_format", "text or json"),
     ("suppressions", "a path to a suppressions file"),
+    ("suppress_equal_stacks", "0 or 1"),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +102,7 @@ impl Options {
             let int = |lo: i64, hi: i64| value.parse::<i64>().ok().filter(|v| (lo..=hi).contains(v)).ok_or_else(bad);
             match key {
                 "halt_on_error" => o.halt_on_error = int(0, 1)? == 1,
+                "suppress_equal_stacks" => o.suppress_equal_stacks = int(0, 1)? == 1,
                 "history_size" => o.history_size = int(0, 7)? as u32,
                 "exitcode" => o.exitcode = int(0, 255)? as i32,
                 "log_path" if !value.is_empty() => o.log_path = Some(value.to_string()),
@@ -150,6 +156,8 @@ mod tests {
         assert_eq!(Options::parse("halt_on_error").unwrap_err().key, "halt_on_error");
         assert_eq!(Options::parse("exitcode=x").unwrap_err().key, "exitcode");
         assert_eq!(Options::parse("report_format=json").unwrap().report_format, ReportFormat::Json);
+        assert!(Options::default().suppress_equal_stacks);
+        assert!(!Options::parse("suppress_equal_stacks=0").unwrap().suppress_equal_stacks);
         assert!(Options::parse("report_format=xml").unwrap_err().to_string().contains("text or json"));
     }
 }

@@ -311,3 +311,14 @@ fn user_global_allocator_is_supported() {
     assert!(err.contains("own-allocator/src/main.rs:37:29"), "allocation stack:\n{err}");
     assert_silent_with("own-allocator", &["fixed"]);
 }
+
+#[test]
+fn every_occurrence_on_request() {
+    // std-sync racy's mutex scenario races in a loop: one report by
+    // default, many with suppress_equal_stacks=0.
+    let once = run_bin("std-sync", &["racy", "mutex_contended"]).1.matches("WARNING: DATA RACE").count();
+    let mut c = racecheck();
+    c.args(["run", "-p", "std-sync", "--", "racy", "mutex_contended"]).env("RACECHECK_OPTIONS", "suppress_equal_stacks=0");
+    let every = stderr(&run(c)).matches("WARNING: DATA RACE").count();
+    assert!(once >= 1 && every > once, "once {once}, every {every}");
+}

@@ -189,7 +189,7 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
         std::mem::swap(&mut a, &mut b);
     }
     let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
-    if !reported.get_or_insert_with(HashSet::new).insert((a, b)) {
+    if !reported.get_or_insert_with(HashSet::new).insert((a, b)) && rt.options.suppress_equal_stacks {
         return;
     }
     let shown = match rt.options.report_format {
