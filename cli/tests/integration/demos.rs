@@ -322,3 +322,50 @@ fn every_occurrence_on_request() {
     let every = stderr(&run(c)).matches("WARNING: DATA RACE").count();
     assert!(once >= 1 && every > once, "once {once}, every {every}");
 }
+
+/// `#[race_check]` never changes meaning, on real code: the detector crate's
+/// own source, with every top-level fn and impl and its test modules
+/// annotated, builds instrumented and its unit tests still all pass, with
+/// no race (the engine is single-threaded). The copy lives in an ignored
+/// directory under testdata/target.
+#[test]
+fn annotated_real_crate_keeps_its_behaviour() {
+    let src = crate::testdata().parent().unwrap().join("detector/src");
+    let dir = crate::testdata().join("target/annotated-detector");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let runtime = crate::testdata().parent().unwrap().join("runtime-shim");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"annotated-detector\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+             [dependencies]\nracecheck = {{ path = {:?} }}\n",
+            runtime.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut annotated = 0;
+    for entry in std::fs::read_dir(&src).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let mut out = String::new();
+        for line in text.lines() {
+            let is_item = ["fn ", "pub fn ", "impl", "pub(crate) fn "].iter().any(|p| line.starts_with(p));
+            if is_item || line.starts_with("mod tests {") || line.starts_with("mod suppression_tests {") {
+                out.push_str("#[racecheck::race_check]\n");
+                annotated += 1;
+            }
+            if line != "#![forbid(unsafe_code)]" {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        std::fs::write(dir.join("src").join(entry.file_name()), out).unwrap();
+    }
+    assert!(annotated > 30, "annotated only {annotated} items");
+    let mut c = racecheck();
+    c.args(["test", "--manifest-path"]).arg(dir.join("Cargo.toml"));
+    let o = run(c);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("test result: ok.") && !out.contains("FAILED"), "{out}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+}
