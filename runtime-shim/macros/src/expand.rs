@@ -38,9 +38,11 @@
 //!
 //! # What is not (yet) rewritten
 //!
-//! Places in place contexts (`&P`, method receivers, `match` scrutinees,
-//! `if let`), the pointer operand of `*`, macro invocations, const contexts
-//! (const fns, array lengths, const generics, patterns), plain locals.
+//! Places in place contexts (`&P`, method receivers), the pointer operand of
+//! `*`, macro invocations other than std's formatting and assertion macros,
+//! const contexts (const fns, array lengths, const generics, patterns),
+//! plain locals. (`match`, `if let` and `while let` scrutinees are read
+//! checks: a note before the evaluation, the scrutinee left a place.)
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -331,6 +333,26 @@ impl Instrumenter<'_> {
                     // Block-like stays block-like: parses as the `if` did.
                     let x = e.clone();
                     *e = parse_quote!({ #note #x });
+                }
+            }
+            Expr::While(w) if matches!(&*w.cond, Expr::Let(_)) => {
+                let Expr::Let(l) = &*w.cond else { unreachable!() };
+                let note = self.scrutinee_note(&l.expr);
+                visit_mut::visit_expr_while_mut(self, w);
+                if let Some(note) = note {
+                    // `'l: while let P = S { B }` → `'l: loop { note; match S { P => B, _ => break } }`:
+                    // the read is checked on every iteration; `break`,
+                    // `continue` and labels keep their meaning.
+                    let Expr::While(w) = e.clone() else { unreachable!() };
+                    let Expr::Let(l) = *w.cond else { unreachable!() };
+                    let (label, pat, scrutinee, body) = (w.label, l.pat, l.expr, w.body);
+                    *e = parse_quote!(#label loop {
+                        #note
+                        match #scrutinee {
+                            #pat => #body,
+                            _ => break,
+                        }
+                    });
                 }
             }
             Expr::Let(l) => self.place_children(&mut l.expr),

@@ -262,6 +262,21 @@ pub mod access {
         }
     }
 
+    pub fn while_let_read(p: P<Option<u64>>) -> u64 {
+        let o: &Option<u64> = unsafe { &*p.ptr() };
+        let mut n = 0;
+        'scan: while let Some(v) = *o {
+            n += v;
+            if n > 0 {
+                break 'scan;
+            }
+        }
+        n
+    }
+    pub fn option_write(p: P<Option<u64>>) {
+        unsafe { *p.ptr() = Some(24) }
+    }
+
     pub fn stack_write(p: P<u64>, v: u64) {
         unsafe { *p.ptr() = v }
     }
@@ -364,6 +379,8 @@ fn main() {
     // Precision: neighbouring fields written by both threads, never a race.
     let p = P::new(Outer::default());
     o(Box::new(move || own_field_a(p)), Box::new(move || own_field_b(p)));
+    let p = P::new(None::<u64>);
+    o(Box::new(move || option_write(p)), Box::new(move || ignore(while_let_read(p))));
     // A local on main's stack, written by a scoped thread and by main.
     let mut local = 0u64;
     let lp = P(&raw mut local);
