@@ -369,3 +369,16 @@ fn annotated_real_crate_keeps_its_behaviour() {
     assert!(out.contains("test result: ok.") && !out.contains("FAILED"), "{out}");
     assert!(!err.contains("DATA RACE"), "{err}");
 }
+
+#[test]
+fn workspace_runs_aggregate_every_test_binary() {
+    let mut c = racecheck();
+    c.args(["test", "--workspace"]);
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    let binaries = err.matches("racecheck: running ").count();
+    assert!(binaries >= 10, "{err}");
+    assert!(err.contains(&format!("found 1 data race(s) in 1 of {binaries} test binaries: testcrate")), "{err}");
+    assert!(err.contains("race detected during test testcrate: tests::racy_bumps"), "{err}");
+}
