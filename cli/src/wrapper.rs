@@ -11,7 +11,9 @@
 //!   (it would call itself forever) and is optimised even in debug builds, so
 //!   debug crates never reuse its uninstrumented generic instances.
 //! * Final artifacts that depend on racecheck are linked with the `--wrap`
-//!   arguments for pthreads, the allocator and std's slow paths.
+//!   arguments for pthreads, the allocator and std's slow paths, and with the
+//!   runtime's rlibs themselves, in case the target never uses racecheck
+//!   (rustc links only crates that are used).
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -37,6 +39,13 @@ pub struct Invocation {
     pub is_test: bool,
     pub links_racecheck: bool,
     pub has_debuginfo: bool,
+    /// `--extern name=path` rlibs (an `.rmeta` stands for its `.rlib`).
+    pub extern_rlibs: Vec<String>,
+    /// The racecheck rlib, when given with `--extern`.
+    pub racecheck_rlib: Option<String>,
+    /// `--out-dir` and `-C extra-filename`: where the output goes.
+    pub out_dir: Option<String>,
+    pub extra_filename: Option<String>,
 }
 
 impl Invocation {
@@ -47,8 +56,24 @@ impl Invocation {
             match prev {
                 Some("--crate-name") => inv.crate_name = Some(a.clone()),
                 Some("--crate-type") => inv.crate_types.push(a.clone()),
-                Some("--extern") if a.starts_with("racecheck=") => inv.links_racecheck = true,
+                Some("--extern") => {
+                    if let Some((name, path)) = a.split_once('=') {
+                        // Pipelined builds give libraries `.rmeta`; the rlib
+                        // is beside it.
+                        if let Some(stem) = path.strip_suffix(".rlib").or_else(|| path.strip_suffix(".rmeta")) {
+                            inv.extern_rlibs.push(format!("{stem}.rlib"));
+                        }
+                        if name == "racecheck" {
+                            inv.links_racecheck = true;
+                            inv.racecheck_rlib = Some(path.to_string());
+                        }
+                    }
+                }
+                Some("--out-dir") => inv.out_dir = Some(a.clone()),
                 Some("-C") if a.starts_with("debuginfo=") => inv.has_debuginfo = true,
+                Some("-C") if a.starts_with("extra-filename=") => {
+                    inv.extra_filename = Some(a["extra-filename=".len()..].to_string())
+                }
                 _ => {}
             }
             if a == "--target" || a.starts_with("--target=") {
@@ -86,9 +111,50 @@ impl Invocation {
         let is_final = self.is_test || self.crate_types.iter().any(|t| t == "bin");
         if is_final && self.links_racecheck {
             extra.extend(link_args.iter().map(|a| format!("-Clink-arg={a}")));
+            // A target that never uses racecheck would not link it, yet its
+            // instrumented code and the `--wrap`s need it: link the runtime
+            // and its dependencies' rlibs explicitly (members are pulled on
+            // demand, so this adds nothing when racecheck is linked anyway).
+            if let Some(rlib) = &self.racecheck_rlib {
+                extra.extend(rlib_closure(rlib).into_iter().map(|r| format!("-Clink-arg={r}")));
+            }
         }
         (extra, true)
     }
+
+    /// Where this crate's record of its rlib dependencies goes.
+    fn record_path(&self) -> Option<std::path::PathBuf> {
+        let (dir, name) = (self.out_dir.as_ref()?, self.crate_name.as_ref()?);
+        let extra = self.extra_filename.as_deref().unwrap_or("");
+        Some(std::path::Path::new(dir).join(format!("lib{name}{extra}.rlib.racecheck-deps")))
+    }
+
+    /// Remember which rlibs this crate depends on, for [`rlib_closure`].
+    pub fn record_dependencies(&self) {
+        if !self.crate_types.iter().any(|t| t == "lib" || t == "rlib") {
+            return;
+        }
+        if let Some(path) = self.record_path() {
+            let _ = std::fs::write(path, self.extern_rlibs.join("\n"));
+        }
+    }
+}
+
+/// `rlib` and, transitively, every rlib it was compiled against, as recorded
+/// by [`Invocation::record_dependencies`].
+pub fn rlib_closure(rlib: &str) -> Vec<String> {
+    let mut seen: Vec<String> = vec![];
+    let mut todo = vec![rlib.to_string()];
+    while let Some(r) = todo.pop() {
+        if seen.contains(&r) {
+            continue;
+        }
+        if let Ok(deps) = std::fs::read_to_string(format!("{r}.racecheck-deps")) {
+            todo.extend(deps.lines().filter(|l| !l.is_empty()).map(String::from));
+        }
+        seen.push(r);
+    }
+    seen
 }
 
 /// Run rustc for cargo, with our additions. Never returns.
@@ -101,7 +167,9 @@ pub fn run(args: Vec<OsString>) -> ! {
     let link_args: Vec<String> = std::env::var(ENV_LINK_ARGS)
         .map(|s| s.split('\x1f').filter(|a| !a.is_empty()).map(String::from).collect())
         .unwrap_or_default();
-    let (extra, instrument) = Invocation::parse(&rest).extra_args(&link_args);
+    let invocation = Invocation::parse(&rest);
+    invocation.record_dependencies();
+    let (extra, instrument) = invocation.extra_args(&link_args);
     let mut cmd = match std::env::var_os(ENV_INNER).filter(|w| !w.is_empty()) {
         Some(inner) => {
             let mut c = Command::new(inner);
@@ -162,5 +230,31 @@ mod tests {
         assert!(test.extra_args(&["W".into()]).0.contains(&"-Clink-arg=W".to_string()));
         let other = inv("--crate-name b --crate-type bin --target x");
         assert!(!other.extra_args(&["W".into()]).0.contains(&"-Clink-arg=W".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod closure_tests {
+    use super::*;
+
+    #[test]
+    fn records_dependencies_and_walks_the_closure() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let compile = |name: &str, deps: &[&str]| {
+            let mut args = vec!["--crate-name".to_string(), name.into(), "--crate-type".into(), "lib".into()];
+            for dep in deps {
+                args.extend(["--extern".to_string(), format!("{dep}={d}/lib{dep}-1.rmeta")]);
+            }
+            args.extend(["--out-dir".to_string(), d.clone(), "-C".into(), "extra-filename=-1".into()]);
+            Invocation::parse(&args).record_dependencies();
+        };
+        compile("leaf", &[]);
+        compile("mid", &["leaf"]);
+        compile("racecheck", &["mid", "leaf"]);
+        let mut closure = rlib_closure(&format!("{d}/libracecheck-1.rlib"));
+        closure.sort();
+        let expect: Vec<String> = ["leaf", "mid", "racecheck"].iter().map(|n| format!("{d}/lib{n}-1.rlib")).collect();
+        assert_eq!(closure, expect);
     }
 }

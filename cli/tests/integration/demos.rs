@@ -94,7 +94,7 @@ fn racy_test_fails_the_run() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
     assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
-    assert!(err.contains("found 1 data race(s) in 1 of 1 test binaries: testcrate"), "{err}");
+    assert!(err.contains("found 1 data race(s) in 1 of 2 test binaries: testcrate"), "{err}");
     assert!(err.contains("race detected during test testcrate: tests::racy_bumps"), "{err}");
     assert_snapshot("testcrate", &normalise(&err));
     // libtest itself fails the racy test, and only it, as `go test -race` does.
@@ -103,6 +103,8 @@ fn racy_test_fails_the_run() {
     assert!(out.contains("test tests::joined_bumps ... ok"), "{out}");
     assert!(out.contains("---- tests::racy_bumps stdout ----\nrace detected during execution of test"), "{out}");
     assert!(out.contains("1 passed; 1 failed"), "{out}");
+    // tests/unrelated.rs uses neither racecheck nor the crate: it still links and runs.
+    assert!(out.contains("test arithmetic_in_threads ... ok"), "{out}");
 }
 
 #[test]
