@@ -126,6 +126,10 @@ impl Session {
                 .unwrap_or_default(),
         };
         rustflags.extend(["--cfg".to_string(), "racecheck".to_string()]);
+        // Part of cargo's fingerprint: when what the compiler wrapper writes
+        // beside each crate changes (its rlib dependency records), a new
+        // value rebuilds every crate once, so no record is stale or missing.
+        rustflags.extend(["--cfg".to_string(), format!("racecheck_wrapper=\"{}\"", crate::wrapper::RECORD_VERSION)]);
         let env = vec![
             ("RUSTC_WRAPPER".to_string(), exe.into_os_string()),
             (wrapper::ENV_WRAPPER.to_string(), "1".into()),

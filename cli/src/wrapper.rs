@@ -30,6 +30,9 @@ pub const ENV_INSTRUMENT: &str = "__RACECHECK_INSTRUMENT";
 
 const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
 
+/// Version of what the wrapper records beside each crate; see `cargo.rs`.
+pub const RECORD_VERSION: u32 = 2;
+
 /// What the wrapper needs to know about one rustc invocation.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Invocation {
