@@ -198,7 +198,7 @@ fn race_with_overwritten_history_is_still_reported() {
     c.args(["run", "-p", "lost-history"]).env("RACECHECK_OPTIONS", "history_size=7");
     let err = stderr(&run(c));
     assert!(!err.contains("failed to restore"), "{err}");
-    assert!(err.contains("lost-history/src/main.rs:21:18"), "{err}");
+    assert!(err.contains("lost-history/src/main.rs:22:18"), "{err}");
 }
 
 #[test]
@@ -383,4 +383,10 @@ fn workspace_runs_aggregate_every_test_binary() {
     assert!(binaries >= 10, "{err}");
     assert!(err.contains(&format!("found 1 data race(s) in 1 of {binaries} test binaries: testcrate")), "{err}");
     assert!(err.contains("race detected during test testcrate: tests::racy_bumps"), "{err}");
+}
+
+#[test]
+fn fixed_twins_of_the_fault_demos_are_silent() {
+    assert_silent_with("crash-after-race", &["joined"]);
+    assert_silent_with("lost-history", &["100000", "joined"]);
 }

@@ -2,6 +2,7 @@
 //! writes, then makes many calls; only then does thread B write. With a
 //! small `history_size` A's part of the history is overwritten, and the race
 //! must still be reported, with `[failed to restore the stack]`.
+//! `lost-history N joined` is the fixed twin: A is joined before B starts.
 use racecheck::race_check;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
@@ -27,10 +28,19 @@ fn main() {
         WRITTEN.store(true, Relaxed);
         x
     });
+    let joined = std::env::args().nth(2).as_deref() == Some("joined");
+    let a = if joined {
+        a.join().unwrap();
+        None
+    } else {
+        Some(a)
+    };
     while !WRITTEN.load(Relaxed) {
         std::hint::spin_loop();
     }
     let b = thread::spawn(|| unsafe { SLOT = 2 });
     b.join().unwrap();
-    a.join().unwrap();
+    if let Some(a) = a {
+        a.join().unwrap();
+    }
 }
