@@ -16,6 +16,8 @@ pub const ENV_REPORT_DIR: &str = "__RACECHECK_REPORT_DIR";
 pub const ENV_TEST: &str = "__RACECHECK_TEST";
 /// Where the runtime appends each race as a line of JSON.
 pub const ENV_JSON: &str = "__RACECHECK_JSON";
+/// The default `strip_path_prefix`: the workspace root, so paths are relative.
+pub const ENV_STRIP_DEFAULT: &str = "__RACECHECK_STRIP_DEFAULT";
 
 fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
@@ -138,8 +140,6 @@ impl Session {
             ("RACECHECK_WRAPS_RS".to_string(), wraps_rs.into_os_string()),
             ("CARGO_ENCODED_RUSTFLAGS".to_string(), rustflags.join("\x1f").into()),
         ];
-        let mut env = env;
-        env.push(("__RACECHECK_STRIP_DEFAULT".to_string(), format!("{}/", ws.root.display()).into()));
         let json_path = target_dir.join(format!("races-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&json_path);
         Ok(Session { host: tc.host, target_dir, report_dir, root: ws.root, json_path, quiet_stdout: false, env })
@@ -195,10 +195,11 @@ impl Session {
     pub fn execute(&self, exe: &Path, args: &[String], cwd: &Path, test_harness: bool) -> Result<Outcome, Error> {
         clear_dir(&self.report_dir);
         let mut cmd = Command::new(exe);
-        cmd.args(args).current_dir(cwd).env(ENV_REPORT_DIR, &self.report_dir).env(ENV_JSON, &self.json_path);
-        for (k, v) in self.env.iter().filter(|(k, _)| k == "__RACECHECK_STRIP_DEFAULT") {
-            cmd.env(k, v);
-        }
+        cmd.args(args)
+            .current_dir(cwd)
+            .env(ENV_REPORT_DIR, &self.report_dir)
+            .env(ENV_JSON, &self.json_path)
+            .env(ENV_STRIP_DEFAULT, format!("{}/", self.root.display()));
         if self.quiet_stdout {
             cmd.stdout(std::io::stderr());
         }

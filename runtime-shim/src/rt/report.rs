@@ -174,11 +174,10 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
     }
 
     if !rt.suppressions.is_empty() {
-        let frames = [&report.current.stack, &report.previous.stack]
+        let mut frames = [&report.current.stack, &report.previous.stack]
             .into_iter()
             .filter_map(|s| if let Stack::Frames(f) = s { Some(f) } else { None })
             .flatten();
-        let mut frames = frames;
         if frames.any(|f| rt.suppressions.matches(&f.function) || rt.suppressions.matches(&f.file)) {
             return;
         }
