@@ -72,6 +72,32 @@ fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
     frames
 }
 
+/// The stack of the access being made now, in full: its exact site, then
+/// every user frame below it from a frame-pointer walk of the live stack, so
+/// callers outside annotated code show too. The walk is anchored at the
+/// return address into the innermost annotated frame's caller (or, for an
+/// atomic, at the atomic's own return address); the frames above the anchor
+/// are the runtime's and the annotated function's own (already the site).
+/// Falls back to the recorded frames when the anchor is not on the walk.
+fn current_frames(st: &ThreadState, event: Event) -> Vec<StackFrame> {
+    let anchor = match event {
+        Event::Read(_) | Event::Write(_) => st.stack.last().map(|f| f.caller_pc as usize),
+        Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) => Some(pc as usize),
+        _ => None,
+    };
+    let mut pcs = [0usize; 128];
+    let n = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
+    let Some(at) = anchor.filter(|&a| a != 0).and_then(|a| pcs[..n].iter().position(|&pc| pc == a)) else {
+        return frames_for(event, &st.stack);
+    };
+    let mut frames = match event {
+        Event::Read(_) | Event::Write(_) => frames_for(event, &[]),
+        _ => vec![],
+    };
+    frames.extend(user_frames(&pcs[at..n]));
+    frames
+}
+
 /// Where a thread was created: user frames, or, for threads the test
 /// harness created, the harness's frame that did it.
 fn creation_stack(info: &ThreadInfo) -> Stack {
@@ -115,7 +141,7 @@ fn stack_key(stack: &Stack) -> String {
 #[cold]
 #[inline(never)]
 pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event, prev: Cell) {
-    let current_stack = Stack::Frames(frames_for(event, &st.stack));
+    let current_stack = Stack::Frames(current_frames(st, event));
     let prev_info = occupant(prev.slot(), prev.epoch());
     let prev_stack = match history(prev.slot()).map(|h| h.replay(prev.epoch())) {
         Some(Ok(r)) => Stack::Frames(frames_for(r.event, &r.stack)),
