@@ -118,8 +118,22 @@ impl Invocation {
             // instrumented code and the `--wrap`s need it: link the runtime
             // and its dependencies' rlibs explicitly (members are pulled on
             // demand, so this adds nothing when racecheck is linked anyway).
+            // They go in as verbatim static libraries, which rustc puts
+            // before the system libraries: appended at the very end, libgcc's
+            // split-stack `__wrap_pthread_create` would be found first.
             if let Some(rlib) = &self.racecheck_rlib {
-                extra.extend(rlib_closure(rlib).into_iter().map(|r| format!("-Clink-arg={r}")));
+                let mut dirs = vec![];
+                for r in rlib_closure(rlib) {
+                    let path = std::path::Path::new(&r);
+                    if let (Some(dir), Some(file)) = (path.parent(), path.file_name()) {
+                        let dir = format!("-Lnative={}", dir.display());
+                        if !dirs.contains(&dir) {
+                            dirs.push(dir);
+                        }
+                        extra.push(format!("-lstatic:+verbatim={}", file.to_string_lossy()));
+                    }
+                }
+                extra.extend(dirs);
             }
         }
         (extra, true)

@@ -30,6 +30,8 @@ pub fn enter(f: &'static FnInfo) -> FrameGuard {
     return FrameGuard(crate::rt::enter(f, crate::rt::sys::grandcaller_pc()));
     #[cfg(not(racecheck))]
     {
+        #[cfg(feature = "__record")]
+        record::push(record::Event::Enter(f.name));
         let _ = f;
         FrameGuard(false)
     }
@@ -38,6 +40,8 @@ pub fn enter(f: &'static FnInfo) -> FrameGuard {
 impl Drop for FrameGuard {
     #[inline(always)]
     fn drop(&mut self) {
+        #[cfg(all(feature = "__record", not(racecheck)))]
+        record::push(record::Event::Exit);
         #[cfg(racecheck)]
         if self.0 && crate::rt::exit() && !std::thread::panicking() {
             fail_test();
@@ -62,6 +66,8 @@ fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
     if !crate::rt::seen_in_this_epoch(addr, size, write) {
         crate::rt::access(addr, size, write, site);
     }
+    #[cfg(all(feature = "__record", not(racecheck)))]
+    record::push(record::Event::Access { addr, size, write, site });
     let _ = (addr, size, write, site);
 }
 
@@ -198,4 +204,44 @@ pub fn note_write_n<T>(p: *const T, n: usize, site: &'static Site) {
 pub fn note_write_ref<'a, T>(r: &'a mut T, site: &'static Site) -> &'a mut T {
     access(r as *mut T as usize, core::mem::size_of::<T>(), true, site);
     r
+}
+
+/// A recording hook for testing the macro (feature `__record`, ordinary
+/// builds only): instead of checking, the hooks log every event of the
+/// calling thread, so a test can assert exactly what an expansion does.
+#[cfg(all(feature = "__record", not(racecheck)))]
+pub mod record {
+    use super::Site;
+    use std::cell::RefCell;
+
+    /// One hook call.
+    #[derive(Clone, Copy)]
+    pub enum Event {
+        /// An annotated fn or closure was entered (its frame name).
+        Enter(&'static str),
+        /// The innermost frame was left.
+        Exit,
+        /// A checked access of `size` bytes at `addr`.
+        Access { addr: usize, size: usize, write: bool, site: &'static Site },
+    }
+
+    thread_local! {
+        static LOG: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn push(e: Event) {
+        LOG.with(|l| {
+            if let Some(v) = l.borrow_mut().as_mut() {
+                v.push(e);
+            }
+        });
+    }
+
+    /// Run `f`, returning its result and the events of this thread during it.
+    pub fn recording<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
+        let outer = LOG.with(|l| l.borrow_mut().replace(Vec::new()));
+        let r = f();
+        let events = LOG.with(|l| std::mem::replace(&mut *l.borrow_mut(), outer)).unwrap_or_default();
+        (r, events)
+    }
 }

@@ -155,9 +155,35 @@ fn std_synchronisation_misused_is_reported_per_primitive() {
 
 #[test]
 fn every_access_form_races_once() {
-    // 28 racing pairs, one report each (the last on a stack local); one more
+    // 31 racing pairs, one report each (the last on a stack local); one more
     // pair touches neighbouring fields and must stay silent.
-    assert_racy_with("forms", &["racy"], "forms", 28);
+    assert_racy_with("forms", &["racy"], "forms", 31);
+}
+
+/// testdata/record runs each form of testdata/forms alone against
+/// racecheck's recording hook and asserts its exact events (kind, offset,
+/// size, site, frames). Built as the CLI builds it (expansion on) and as
+/// an ordinary build (no event at all); both must print the same results.
+#[test]
+fn every_access_form_gives_its_exact_events_and_keeps_its_results() {
+    let run_record = |mode: &str| {
+        let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.current_dir(testdata()).args(["run", "-q", "-p", "record", "--target-dir"]);
+        c.arg(format!("target/record-{mode}")).args(["--", mode]);
+        c.env_remove("__RACECHECK_INSTRUMENT").env_remove("RUSTC_WRAPPER").env_remove("RUSTFLAGS");
+        if mode == "instrumented" {
+            c.env("__RACECHECK_INSTRUMENT", "1");
+        }
+        let o = run(c);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "record {mode}:\n{err}");
+        assert!(err.contains("all forms gave their expected events"), "{err}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let instrumented = run_record("instrumented");
+    let plain = run_record("plain");
+    assert!(instrumented.lines().count() > 50, "{instrumented}");
+    assert_eq!(instrumented, plain, "instrumentation changed what a form computes");
 }
 
 #[test]
