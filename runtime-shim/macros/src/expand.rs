@@ -1004,6 +1004,47 @@ mod m {
     }
 }
 
+/// Expansion snapshots: each `tests/expand/NAME.rs` (one item) expanded
+/// instrumented must equal `tests/expand/NAME.expanded.rs`, pretty-printed.
+/// `RACECHECK_BLESS=1` rewrites the snapshots; review their diff.
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+
+    #[test]
+    fn expansions_match_their_snapshots() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
+        let bless = std::env::var_os("RACECHECK_BLESS").is_some();
+        let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+            .expect("tests/expand exists")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.to_string_lossy().ends_with(".expanded.rs"))
+            .collect();
+        inputs.sort();
+        assert!(inputs.len() >= 4, "snapshot inputs missing in {}", dir.display());
+        let config = Config { instrument: true, file: Some("/src/lib.rs".into()) };
+        let mut stale = vec![];
+        for input in inputs {
+            let text = std::fs::read_to_string(&input).unwrap();
+            let file: syn::File = syn::parse_str(&text).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+            let mut out = String::new();
+            for item in file.items {
+                let expanded = expand(TokenStream::new(), item.to_token_stream(), &config);
+                let parsed: syn::File = syn::parse2(expanded).expect("expansion parses");
+                out.push_str(&prettyplease::unparse(&parsed));
+            }
+            let snapshot = input.with_extension("expanded.rs");
+            if bless {
+                std::fs::write(&snapshot, &out).unwrap();
+            } else if std::fs::read_to_string(&snapshot).ok().as_deref() != Some(out.as_str()) {
+                stale.push(format!("{}:\n{out}", snapshot.display()));
+            }
+        }
+        assert!(stale.is_empty(), "expansions differ from their snapshots (RACECHECK_BLESS=1 to rewrite):\n{}", stale.join("\n"));
+    }
+}
+
 /// The expansion on real code: every fn, impl, trait and inline mod of the
 /// crates in the local cargo registry (this workspace's dependencies, so
 /// always present after a build). The macro must never panic, and its
