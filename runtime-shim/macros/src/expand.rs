@@ -721,6 +721,40 @@ impl VisitMut for Instrumenter<'_> {
     fn visit_stmt_macro_mut(&mut self, m: &mut syn::StmtMacro) {
         self.std_macro(&mut m.mac);
     }
+
+    /// `let (ref mut a, _) = *p;` binds into the place itself: it must stay a
+    /// place (a checked read would make it a copy, and `a` would point into
+    /// that). Taking references reads nothing, so only its inner expressions
+    /// are checked; later accesses through `a` are.
+    fn visit_local_mut(&mut self, l: &mut syn::Local) {
+        if let Some(init) = &mut l.init {
+            if binds_by_reference(&l.pat) {
+                self.place_children(&mut init.expr);
+            } else {
+                self.expr(&mut init.expr, Ctx::Value);
+            }
+            if let Some((_, diverge)) = &mut init.diverge {
+                self.expr(diverge, Ctx::Value);
+            }
+        }
+    }
+}
+
+/// Does the pattern have a `ref` or `ref mut` binding?
+fn binds_by_reference(p: &syn::Pat) -> bool {
+    use syn::Pat;
+    match p {
+        Pat::Ident(i) => i.by_ref.is_some() || i.subpat.as_ref().is_some_and(|(_, s)| binds_by_reference(s)),
+        Pat::Or(o) => o.cases.iter().any(binds_by_reference),
+        Pat::Paren(x) => binds_by_reference(&x.pat),
+        Pat::Reference(r) => binds_by_reference(&r.pat),
+        Pat::Slice(x) => x.elems.iter().any(binds_by_reference),
+        Pat::Struct(x) => x.fields.iter().any(|f| binds_by_reference(&f.pat)),
+        Pat::Tuple(x) => x.elems.iter().any(binds_by_reference),
+        Pat::TupleStruct(x) => x.elems.iter().any(binds_by_reference),
+        Pat::Type(t) => binds_by_reference(&t.pat),
+        _ => false,
+    }
 }
 
 /// A function name relative to `module_path!()`, as a `concat!` expression.

@@ -81,6 +81,9 @@ pub fn main() {
         stack_mark: &mark as *const u8 as usize,
     };
     run_all(&mut c);
+    for line in crate::semantics::run() {
+        println!("{line}");
+    }
     if !c.failures.is_empty() {
         eprintln!("{} form(s) gave other events than expected:\n{}", c.failures.len(), c.failures.join("\n"));
         std::process::exit(1);

@@ -12,6 +12,10 @@
 //! form may give any event. The integration test runs both and compares
 //! their stdout: instrumentation never changes what the code computes.
 //!
+//! `semantics.rs` holds code whose meaning the expansion must keep (drop
+//! order, `?`, labelled breaks, patterns, `#[track_caller]`…); what each
+//! case observes is printed too, so the comparison covers it.
+//!
 //! Under the racecheck CLI itself (`racecheck test --workspace` on
 //! testdata/) there is no recording hook, and the program is empty.
 //!
@@ -22,6 +26,8 @@ fn main() {}
 
 #[cfg(not(racecheck))]
 mod behaviour;
+#[cfg(not(racecheck))]
+mod semantics;
 
 #[cfg(not(racecheck))]
 fn main() {
