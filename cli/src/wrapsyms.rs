@@ -56,7 +56,10 @@ impl Wraps {
 
     /// Linker arguments, libc's thread functions included.
     pub fn link_args(&self) -> Vec<String> {
-        let mut v = vec!["-Wl,--wrap=pthread_create".to_string(), "-Wl,--wrap=pthread_join".to_string()];
+        let mut v: Vec<String> = ["pthread_create", "pthread_join", "sigaction", "signal"]
+            .iter()
+            .map(|s| format!("-Wl,--wrap={s}"))
+            .collect();
         v.extend(self.symbols.iter().map(|(_, s)| format!("-Wl,--wrap={s}")));
         v
     }

@@ -416,3 +416,31 @@ fn fixed_twins_of_the_fault_demos_are_silent() {
     assert_silent_with("crash-after-race", &["joined"]);
     assert_silent_with("lost-history", &["100000", "joined"]);
 }
+
+#[test]
+fn forked_children_keep_working() {
+    // Background threads hold runtime locks at random moments; every child
+    // must still report its own race (exit 66) instead of deadlocking.
+    let mut c = racecheck();
+    c.args(["run", "-p", "faults", "--", "fork", "6"]);
+    let o = run(c);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{out}\n{err}");
+    assert!(out.contains("fork: 6 children reported their race"), "{out}\n{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 6, "{err}");
+    assert!(err.contains("racecheck: found 6 data race(s)"), "{err}");
+}
+
+#[test]
+fn signal_handlers_running_annotated_code_neither_deadlock_nor_race() {
+    // Handlers interrupt every thread, including threads std is starting.
+    for _ in 0..3 {
+        let mut c = racecheck();
+        c.args(["run", "-p", "faults", "--", "signal"]);
+        let o = run(c);
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+        assert!(out.contains("handlers ran annotated code"), "{out}");
+        assert!(!err.contains("DATA RACE"), "{err}");
+    }
+}

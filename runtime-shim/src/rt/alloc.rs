@@ -25,6 +25,13 @@ fn shard(addr: usize) -> std::sync::MutexGuard<'static, BTreeMap<usize, Block>> 
     BLOCKS[i].lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Hold this module's locks across `fork` (see `rt::fork`).
+pub fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    for s in &BLOCKS {
+        held.push(Box::new(s.lock().unwrap_or_else(|e| e.into_inner())));
+    }
+}
+
 #[inline(always)]
 pub fn on_alloc(p: *mut u8, size: usize) {
     if p.is_null() || !ENABLED.load(std::sync::atomic::Ordering::Relaxed) {

@@ -28,6 +28,7 @@ pub mod alloc;
 pub mod atomics;
 mod report;
 pub mod shadow;
+pub mod signal;
 mod stdwrap;
 mod symbolize;
 pub mod sys;
@@ -231,6 +232,7 @@ fn init_inner() -> bool {
     }
     // SAFETY: registering a plain extern "C" fn with atexit.
     unsafe { libc::atexit(report::at_exit) };
+    fork::install();
     true
 }
 
@@ -332,7 +334,7 @@ pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: Access
             report::race(st, (granule + offset) as usize, len as usize, kind, event, prev);
         }
     }
-    if !st.name_captured && epoch.is_some() {
+    if !st.name_captured && epoch.is_some() && !signal::in_handler() {
         st.name_captured = true;
         thread::capture_name(st.info);
     }
@@ -372,6 +374,13 @@ mod syncs {
         TABLE[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Hold every shard across `fork` (see `rt::fork`).
+    pub fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+        for s in &TABLE {
+            held.push(Box::new(s.lock().unwrap_or_else(|e| e.into_inner())));
+        }
+    }
+
     /// Forget the object at `addr` (its memory was freed).
     pub fn remove(addr: usize) {
         shard(addr).remove(&addr);
@@ -382,6 +391,51 @@ pub use syncs::remove as forget_sync;
 
 /// The global clock of SeqCst operations and fences.
 static SC: Mutex<VClock> = Mutex::new(VClock::new());
+
+/// `fork` copies only the calling thread: a runtime lock another thread
+/// held at that moment would stay locked in the child forever. So the
+/// forking thread takes every runtime lock before `fork` (in the order the
+/// runtime nests them) and releases them after it, in parent and child
+/// alike, as ThreadSanitizer's fork interceptor does. It is marked busy
+/// meanwhile, so its own allocations pass through the hooks.
+mod fork {
+    use std::any::Any;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static HELD: RefCell<Option<Vec<Box<dyn Any>>>> = const { RefCell::new(None) };
+    }
+
+    extern "C" fn prepare() {
+        super::TLS.with(|t| {
+            if t.busy.get() {
+                return;
+            }
+            t.busy.set(true);
+            let mut held: Vec<Box<dyn Any>> = Vec::with_capacity(256);
+            super::report::lock_all(&mut held);
+            super::symbolize::lock_all(&mut held);
+            super::thread::lock_all(&mut held);
+            super::alloc::lock_all(&mut held);
+            super::syncs::lock_all(&mut held);
+            held.push(Box::new(super::SC.lock().unwrap_or_else(|e| e.into_inner())));
+            HELD.with(|h| *h.borrow_mut() = Some(held));
+        });
+    }
+
+    extern "C" fn after() {
+        if let Some(held) = HELD.with(|h| h.borrow_mut().take()) {
+            drop(held);
+            super::TLS.with(|t| t.busy.set(false));
+        }
+    }
+
+    pub fn install() {
+        // SAFETY: registering plain extern "C" fns, which only touch this
+        // thread's TLS and the runtime's own locks.
+        unsafe { libc::pthread_atfork(Some(prepare), Some(after), Some(after)) };
+    }
+}
 
 /// Run `f` with the global SeqCst clock when the operation is SeqCst, and
 /// with an empty scratch clock (no lock, no allocation) otherwise: only

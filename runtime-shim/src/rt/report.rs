@@ -43,10 +43,20 @@ fn test_thread(t: &'static ThreadInfo) -> Option<&'static ThreadInfo> {
 }
 
 fn current_name() -> Option<String> {
+    if super::signal::in_handler() {
+        return None; // see `signal`: std's handle may not exist yet
+    }
     std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned)).ok().flatten()
 }
 /// Serialises reports and holds the stack pairs already reported.
 static REPORTED: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
+
+/// Hold this module's locks across `fork` (see `rt::fork`), in the order
+/// a report takes them.
+pub fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(REPORTED.lock().unwrap_or_else(|e| e.into_inner())));
+    held.push(Box::new(RACY_TESTS.lock().unwrap_or_else(|e| e.into_inner())));
+}
 
 fn thread_ref(info: &ThreadInfo) -> ThreadRef {
     ThreadRef { id: info.id, name: info.name.lock().unwrap_or_else(|e| e.into_inner()).clone() }

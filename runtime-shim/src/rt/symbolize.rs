@@ -12,8 +12,15 @@ use racecheck_detector::report::{is_user, StackFrame};
 
 /// Frames for a return address (looked up at `pc - 1`, inside the call),
 /// innermost inlined frame first.
+static CACHE: Mutex<Option<HashMap<usize, Vec<StackFrame>>>> = Mutex::new(None);
+
+/// Hold this module's lock across `fork` (see `rt::fork`). Whoever holds it
+/// may be inside the `backtrace` crate, whose own lock is then free too.
+pub fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(CACHE.lock().unwrap_or_else(|e| e.into_inner())));
+}
+
 pub fn symbolize(pc: usize) -> Vec<StackFrame> {
-    static CACHE: Mutex<Option<HashMap<usize, Vec<StackFrame>>>> = Mutex::new(None);
     if pc == 0 {
         return vec![];
     }

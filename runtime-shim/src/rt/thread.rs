@@ -60,6 +60,12 @@ fn by_pthread() -> std::sync::MutexGuard<'static, BTreeMap<libc::pthread_t, &'st
     MAP.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Hold this module's locks across `fork` (see `rt::fork`).
+pub fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(registry()));
+    held.push(Box::new(by_pthread()));
+}
+
 fn new_info(id: Option<u64>, created_at: Vec<usize>, parent: Option<&'static ThreadInfo>) -> &'static ThreadInfo {
     let id = id.unwrap_or_else(|| {
         let mut r = registry();

@@ -1,0 +1,168 @@
+//! Faults the runtime must survive.
+//!
+//! `faults fork N`: while background threads keep taking locks, allocating
+//! and making atomic operations (so runtime locks are busy at any moment),
+//! the main thread forks N times. Each child races two fresh threads on a
+//! counter, so it must report that race and exit with status 66 (it keeps
+//! working, no runtime lock left held by a vanished thread); the parent
+//! checks every child's status and itself stays silent.
+//!
+//! `faults signal`: a process timer fires every 200 µs; its handler runs
+//! annotated code on whichever thread it interrupts (also threads std has
+//! only just started), while the main thread makes checked accesses, takes
+//! locks, allocates and spawns threads. Nothing may deadlock or abort, and
+//! nothing is racy (the handler touches its own stack and an atomic), so
+//! the run is silent.
+use racecheck::race_check;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+struct SendPtr(*mut u64);
+unsafe impl Send for SendPtr {}
+
+#[race_check]
+mod work {
+    use super::*;
+
+    pub static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+    /// Called from the signal handler, on whichever thread it interrupts:
+    /// checked accesses to the handler's own stack, and an atomic.
+    pub fn in_handler() {
+        let mut local = [0u64; 4];
+        let p = local.as_mut_ptr();
+        let n = HANDLED.fetch_add(1, Relaxed) as usize;
+        unsafe { *p.add(n % 4) += 1 };
+        std::hint::black_box(&local);
+    }
+
+    pub fn bump(p: *mut u64) {
+        unsafe { *p += 1 }
+    }
+
+    /// Busy work for the background threads: locks, allocation, atomics,
+    /// checked accesses to memory each thread owns.
+    pub fn churn(stop: &AtomicBool, shared: &Mutex<Vec<u64>>, ops: &AtomicU64) {
+        let mut own = vec![0u64; 64];
+        let p = own.as_mut_ptr();
+        let mut i = 0usize;
+        while !stop.load(Acquire) {
+            shared.lock().unwrap().push(i as u64);
+            if shared.lock().unwrap().len() > 1000 {
+                shared.lock().unwrap().clear();
+            }
+            let b = Box::new([i; 8]);
+            unsafe { *p.add(i % 64) += b[3] as u64 };
+            ops.fetch_add(1, SeqCst);
+            i += 1;
+        }
+    }
+}
+
+fn background() -> (Arc<AtomicBool>, Vec<thread::JoinHandle<()>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Mutex::new(vec![]));
+    let ops = Arc::new(AtomicU64::new(0));
+    let hs = (0..3)
+        .map(|_| {
+            let (stop, shared, ops) = (stop.clone(), shared.clone(), ops.clone());
+            thread::spawn(move || work::churn(&stop, &shared, &ops))
+        })
+        .collect();
+    (stop, hs)
+}
+
+fn child_races() -> ! {
+    let mut counter = 0u64;
+    let (a, b) = (SendPtr(&mut counter), SendPtr(&mut counter));
+    let t1 = thread::spawn(move || work::bump({ a }.0));
+    let t2 = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        work::bump({ b }.0)
+    });
+    t1.join().unwrap();
+    t2.join().unwrap();
+    std::process::exit(0)
+}
+
+fn fork(n: usize) {
+    let (stop, hs) = background();
+    let mut reported = 0;
+    for _ in 0..n {
+        thread::sleep(Duration::from_millis(5));
+        // SAFETY: the child only runs Rust code of this program (threads,
+        // allocation): the runtime's locks are handed over intact.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            child_races();
+        }
+        assert!(pid > 0, "fork failed");
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        let start = Instant::now();
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(start.elapsed() < Duration::from_secs(60), "child took too long");
+        assert!(libc::WIFEXITED(status), "child ended by signal: {status:#x}");
+        assert_eq!(libc::WEXITSTATUS(status), 66, "the child must report its race and exit 66");
+        reported += 1;
+    }
+    stop.store(true, Release);
+    for h in hs {
+        h.join().unwrap();
+    }
+    println!("fork: {reported} children reported their race");
+}
+
+extern "C" fn on_alarm(_: libc::c_int) {
+    work::in_handler();
+}
+
+fn signal() {
+    // SAFETY: installing a handler and a timer for this process.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_alarm as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut());
+        let every = libc::timeval { tv_sec: 0, tv_usec: 200 };
+        let t = libc::itimerval { it_interval: every, it_value: every };
+        libc::setitimer(libc::ITIMER_REAL, &t, std::ptr::null_mut());
+    }
+    let shared = Arc::new(Mutex::new(vec![]));
+    let stop = AtomicBool::new(false);
+    let ops = AtomicU64::new(0);
+    let mut mine = vec![0u64; 16];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1500) {
+        for _ in 0..1000 {
+            work::bump(&mut mine[3]);
+        }
+        let s = shared.clone();
+        thread::spawn(move || s.lock().unwrap().push(1)).join().unwrap();
+        let _ = stop.load(Relaxed);
+        ops.fetch_add(1, AcqRel);
+    }
+    // SAFETY: stopping the timer.
+    unsafe {
+        let zero = libc::timeval { tv_sec: 0, tv_usec: 0 };
+        let t = libc::itimerval { it_interval: zero, it_value: zero };
+        libc::setitimer(libc::ITIMER_REAL, &t, std::ptr::null_mut());
+    }
+    let handled = work::HANDLED.load(Relaxed);
+    assert!(handled > 100, "only {handled} signals handled");
+    println!("signal: {handled} handlers ran annotated code");
+}
+
+fn main() {
+    let what = std::env::args().nth(1).unwrap_or_default();
+    match what.as_str() {
+        "fork" => fork(std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(20)),
+        "signal" => signal(),
+        _ => {
+            eprintln!("usage: faults fork N | faults signal");
+            std::process::exit(2);
+        }
+    }
+}
