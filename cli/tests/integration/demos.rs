@@ -407,8 +407,10 @@ fn workspace_runs_aggregate_every_test_binary() {
     assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
     let binaries = err.matches("racecheck: running ").count();
     assert!(binaries >= 10, "{err}");
-    assert!(err.contains(&format!("found 1 data race(s) in 1 of {binaries} test binaries: testcrate")), "{err}");
+    let summary = format!("found 2 data race(s) in 2 of {binaries} test binaries: many_tests, testcrate");
+    assert!(err.contains(&summary), "{err}");
     assert!(err.contains("race detected during test testcrate: tests::racy_bumps"), "{err}");
+    assert!(err.contains("race detected during test many_tests: generated::t1234"), "{err}");
 }
 
 #[test]
@@ -443,4 +445,28 @@ fn signal_handlers_running_annotated_code_neither_deadlock_nor_race() {
         assert!(out.contains("handlers ran annotated code"), "{out}");
         assert!(!err.contains("DATA RACE"), "{err}");
     }
+}
+
+#[test]
+fn two_thousand_tests_one_racy() {
+    // Tests that only call annotated code (in threads they spawn): the racy
+    // one fails in libtest's output, the 1,999 others pass.
+    let mut c = racecheck();
+    c.args(["test", "-p", "many-tests"]);
+    let o = run(c);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    assert!(out.contains("test result: FAILED. 1999 passed; 1 failed"), "{out}");
+    assert!(out.contains("test generated::t1234 ... FAILED"), "{out}");
+    assert!(out.contains("race detected during execution of test"), "{out}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+    assert!(err.contains("race detected during test many_tests: generated::t1234"), "{err}");
+}
+
+#[test]
+fn four_gib_touched_sparsely() {
+    // A word every 64 KiB of 4 GiB: 256 MiB of pages resident in the plain
+    // build; the shadow adds one page per data page touched.
+    let line = stress("sparse", "4");
+    assert!(peak_kib(&line) < 1024 * 1024, "{line}");
 }

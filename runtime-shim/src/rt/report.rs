@@ -28,11 +28,15 @@ fn test_thread(t: &'static ThreadInfo) -> Option<&'static ThreadInfo> {
     let mut cur = Some(t);
     let mut last = t;
     while let Some(info) = cur {
+        // Created by `run_test` itself: the innermost frame of its creation
+        // stack that is user code or the harness is `test::run_test`. (A
+        // thread a test spawns has `test::run_test::{{closure}}` far down.)
         let by_harness = info
             .created_at
             .iter()
             .flat_map(|&pc| symbolize(pc))
-            .any(|f| f.function.starts_with("test::run_test"));
+            .find(|f| is_user(f) || f.function.starts_with("test::"))
+            .is_some_and(|f| f.function.starts_with("test::run_test"));
         if by_harness {
             return Some(info);
         }
@@ -239,6 +243,12 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
     if rt.test_harness {
         if let Some(test) = test_thread(st.info) {
             test.pending_test_races.fetch_add(1, AcqRel);
+            // The racing thread fails too, when it leaves its outermost
+            // annotated frame: a test that only calls annotated code in the
+            // threads it spawns sees the failure through `join` or `scope`.
+            if test.id != st.info.id {
+                st.info.pending_test_races.fetch_add(1, AcqRel);
+            }
             let name = test.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let name = name.or_else(|| (test.id == st.info.id).then(current_name).flatten());
             if let Some(name) = name {

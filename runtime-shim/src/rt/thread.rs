@@ -211,6 +211,12 @@ pub unsafe extern "C" fn __wrap_pthread_create(
     arg: *mut c_void,
 ) -> libc::c_int {
     let spawn = with_state(|st| {
+        // A test thread that only calls annotated code through the threads
+        // it spawns is named here, for the report of the test.
+        if !st.name_captured && !super::signal::in_handler() {
+            st.name_captured = true;
+            capture_name(st.info);
+        }
         let mut pcs = [0usize; 24];
         let n = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
         let info = new_info(None, pcs[..n].to_vec(), Some(st.info));

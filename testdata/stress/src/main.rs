@@ -1,7 +1,8 @@
 //! Load: `stress threads N` creates N threads, 64 alive at a time, each
 //! touching shared memory under a lock (silent); `stress recursion N`
 //! recurses N annotated frames deep; `stress accesses N` makes N checked
-//! accesses. Prints peak RSS in MiB at the end.
+//! accesses; `stress sparse N` touches N GiB of heap sparsely (a word
+//! every 64 KiB). Prints peak RSS in MiB at the end.
 use racecheck::race_check;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -61,8 +62,38 @@ fn main() {
                 unsafe { *p.add(i & 0xffff) += 1 };
             }
         }
+        "sparse" => {
+            // N GiB, zeroed lazily by the kernel; one u64 written every
+            // 64 KiB by main, then read by a thread it spawns (ordered).
+            let bytes = (n as usize) << 30;
+            let layout = std::alloc::Layout::from_size_align(bytes, 8).unwrap();
+            let base = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u64;
+            assert!(!base.is_null(), "failed to reserve {n} GiB");
+            let stride = (64 << 10) / 8;
+            let words = bytes / 8;
+            let mut i = 0;
+            while i < words {
+                unsafe { *base.add(i) = i as u64 };
+                i += stride;
+            }
+            let p = base as usize;
+            let sum = thread::spawn(move || {
+                let base = p as *const u64;
+                let (mut s, mut i) = (0u64, 0);
+                while i < words {
+                    s = s.wrapping_add(unsafe { *base.add(i) });
+                    i += stride;
+                }
+                s
+            })
+            .join()
+            .unwrap();
+            let expect = (0..words).step_by(stride).map(|i| i as u64).fold(0u64, u64::wrapping_add);
+            assert_eq!(sum, expect);
+            unsafe { std::alloc::dealloc(base as *mut u8, layout) };
+        }
         _ => {
-            eprintln!("usage: stress threads|recursion|accesses N");
+            eprintln!("usage: stress threads|recursion|accesses|sparse N");
             std::process::exit(2);
         }
     }
