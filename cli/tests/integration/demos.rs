@@ -470,3 +470,12 @@ fn four_gib_touched_sparsely() {
     let line = stress("sparse", "4");
     assert!(peak_kib(&line) < 1024 * 1024, "{line}");
 }
+
+#[test]
+fn a_panic_unwinding_through_annotated_frames_pops_them() {
+    // The racing thread first panicked 6 annotated frames down and caught
+    // it: its report (testdata/faults/expected.stderr) has no such frame.
+    assert_racy_with("faults", &["panic"], "faults", 1);
+    let report = std::fs::read_to_string(testdata().join("faults/expected.stderr")).unwrap();
+    assert!(!report.contains("deep_panic"), "{report}");
+}

@@ -85,3 +85,43 @@ fn self_test_warns_about_a_wrapper_that_does_not_run() {
         "{err}"
     );
 }
+
+#[test]
+fn a_directory_that_is_not_a_cargo_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = racecheck();
+    c.current_dir(dir.path()).arg("test");
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("Cargo.toml"), "{err}");
+}
+
+#[test]
+fn a_crate_that_fails_to_compile_shows_the_compiler_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = crate::testdata().parent().unwrap().join("runtime-shim");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nracecheck = {{ path = {:?} }}\n\n[workspace]\n",
+            runtime.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        "#[racecheck::race_check]\nfn main() {\n    let x: u32 = \"not a number\";\n    println!(\"{x}\");\n}\n",
+    )
+    .unwrap();
+    let mut c = racecheck();
+    // The runtime is already built there, with the same flags.
+    c.env("CARGO_TARGET_DIR", crate::testdata().join("target"));
+    c.args(["run", "--manifest-path"]).arg(dir.path().join("Cargo.toml"));
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("mismatched types") && err.contains("src/main.rs:3"), "{err}");
+    assert!(err.contains("racecheck: error: failed to build"), "{err}");
+}

@@ -7,6 +7,9 @@
 //! working, no runtime lock left held by a vanished thread); the parent
 //! checks every child's status and itself stays silent.
 //!
+//! `faults panic`: a thread panics deep inside annotated code, catches it,
+//! then races; its report shows only the frames it is in at that moment.
+//!
 //! `faults signal`: a process timer fires every 200 µs; its handler runs
 //! annotated code on whichever thread it interrupts (also threads std has
 //! only just started), while the main thread makes checked accesses, takes
@@ -36,6 +39,15 @@ mod work {
         let n = HANDLED.fetch_add(1, Relaxed) as usize;
         unsafe { *p.add(n % 4) += 1 };
         std::hint::black_box(&local);
+    }
+
+    /// Recurses `n` annotated frames deep, then panics.
+    pub fn deep_panic(n: u32, p: *mut u64) {
+        unsafe { *p += 1 };
+        if n == 0 {
+            panic!("deliberate panic {} frames down", unsafe { *p });
+        }
+        deep_panic(n - 1, p)
     }
 
     pub fn bump(p: *mut u64) {
@@ -155,13 +167,37 @@ fn signal() {
     println!("signal: {handled} handlers ran annotated code");
 }
 
+/// A thread panics five annotated frames down and catches it; then it races
+/// with another thread. Its report must show only the frames it is in
+/// now: unwinding popped the others.
+fn panic_then_race() {
+    let mut counter = 0u64;
+    let mut scratch = 0u64;
+    let (a, b, s) = (SendPtr(&mut counter), SendPtr(&mut counter), SendPtr(&mut scratch));
+    std::panic::set_hook(Box::new(|_| {}));
+    let t1 = thread::spawn(move || {
+        let (a, s) = ({ a }, { s });
+        let caught = std::panic::catch_unwind(|| work::deep_panic(5, s.0));
+        assert!(caught.is_err());
+        work::bump(a.0);
+    });
+    let t2 = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        work::bump({ b }.0)
+    });
+    t1.join().unwrap();
+    t2.join().unwrap();
+    println!("panic: caught, then raced");
+}
+
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_default();
     match what.as_str() {
         "fork" => fork(std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(20)),
         "signal" => signal(),
+        "panic" => panic_then_race(),
         _ => {
-            eprintln!("usage: faults fork N | faults signal");
+            eprintln!("usage: faults fork N | faults signal | faults panic");
             std::process::exit(2);
         }
     }
