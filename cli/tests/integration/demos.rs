@@ -32,6 +32,8 @@ fn assert_racy_with(krate: &str, args: &[&str], snapshot: &str, races: usize) {
     assert_eq!(err.matches("WARNING: DATA RACE").count(), races, "{err}");
     assert!(err.contains(&format!("Found {races} data race(s)")), "{err}");
     let report = normalise(&err);
+    // Self-protection: no frame of any report is racecheck's own.
+    assert!(!report.contains("racecheck::") && !report.contains("runtime-shim/"), "{report}");
     assert_snapshot(snapshot, &report);
     // The same report every time, and never a crash of the runtime.
     for i in 0..RACY_RUNS {
