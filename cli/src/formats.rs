@@ -66,6 +66,11 @@ pub fn summary(race: &Value, root: &Path) -> String {
         Some("global") => s.push_str(&format!("; global '{}'", race["location"]["name"].as_str().unwrap_or("?"))),
         Some("heap") => s.push_str(&format!("; heap block of size {}", race["location"]["size"])),
         Some("stack") => s.push_str(&format!("; stack of {}", thread_name(&race["location"]["thread"]))),
+        Some("thread-local") => s.push_str(&format!(
+            "; thread-local {}of {}",
+            race["location"]["name"].as_str().map(|n| format!("'{n}' ")).unwrap_or_default(),
+            thread_name(&race["location"]["thread"])
+        )),
         _ => {}
     }
     s

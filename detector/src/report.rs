@@ -77,6 +77,10 @@ pub enum Location {
     Heap { addr: u64, size: u64, thread: ThreadRef, stack: Stack },
     /// On a thread's stack (a local borrowed by another thread).
     Stack { thread: ThreadRef },
+    /// In a thread's thread-local storage (a `thread_local!` value another
+    /// thread was given a pointer to). `name`, `addr` and `size` are the
+    /// variable's, when the symbol table knows it.
+    ThreadLocal { thread: ThreadRef, name: Option<String>, addr: u64, size: u64 },
 }
 
 /// A thread taking part in the race, with where it was created.
@@ -160,6 +164,16 @@ pub fn render_text(r: &RaceReport) -> String {
         Some(Location::Stack { thread }) => {
             let _ = writeln!(out, "\nLocation is stack of {}", thread_phrase(thread));
         }
+        Some(Location::ThreadLocal { thread, name: Some(name), addr, size }) => {
+            let _ = writeln!(
+                out,
+                "\nLocation is thread-local '{name}' of size {size} at {addr:#018x} of {}",
+                thread_phrase(thread)
+            );
+        }
+        Some(Location::ThreadLocal { thread, name: None, .. }) => {
+            let _ = writeln!(out, "\nLocation is thread-local storage of {}", thread_phrase(thread));
+        }
         None => {}
     }
     for t in &r.threads {
@@ -239,7 +253,8 @@ fn json_access(out: &mut String, a: &AccessDesc) {
 /// `stack`: frames `{function, file, line, column}` innermost first, or null
 /// when the history was lost), `location` (`{kind: "heap", address, size,
 /// thread, stack}`, `{kind: "global", name, address, size}`, `{kind:
-/// "stack", thread}` or null), and
+/// "stack", thread}`, `{kind: "thread-local", thread, name, address, size}`
+/// or null), and
 /// `threads` (`{id, name, running, created_at}`).
 pub fn render_json(r: &RaceReport) -> String {
     let mut out = String::from("{\"schema\":");
@@ -267,6 +282,16 @@ pub fn render_json(r: &RaceReport) -> String {
             out.push_str("{\"kind\":\"stack\",\"thread\":");
             json_thread(&mut out, thread);
             out.push('}');
+        }
+        Some(Location::ThreadLocal { thread, name, addr, size }) => {
+            out.push_str("{\"kind\":\"thread-local\",\"thread\":");
+            json_thread(&mut out, thread);
+            out.push_str(",\"name\":");
+            match name {
+                Some(n) => json_str(&mut out, n),
+                None => out.push_str("null"),
+            }
+            let _ = write!(out, ",\"address\":\"{addr:#018x}\",\"size\":{size}}}");
         }
     }
     out.push_str(",\"threads\":[");
@@ -434,6 +459,13 @@ Thread 2 (finished) created at:
         let on_stack = RaceReport { location: Some(Location::Stack { thread: ThreadRef { id: 2, name: Some("w".into()) } }), ..r };
         assert!(render_text(&on_stack).contains("\nLocation is stack of thread 2 'w'\n"));
         assert!(render_json(&on_stack).contains("\"location\":{\"kind\":\"stack\",\"thread\":{\"id\":2,\"name\":\"w\"}}"));
+        let tls = |name: Option<&str>| RaceReport {
+            location: Some(Location::ThreadLocal { thread: ThreadRef { id: 0, name: None }, name: name.map(String::from), addr: 0x20, size: 8 }),
+            ..on_stack.clone()
+        };
+        assert!(render_text(&tls(Some("c::TL"))).contains("\nLocation is thread-local 'c::TL' of size 8 at 0x0000000000000020 of main thread\n"));
+        assert!(render_text(&tls(None)).contains("\nLocation is thread-local storage of main thread\n"));
+        assert!(render_json(&tls(None)).contains("\"location\":{\"kind\":\"thread-local\",\"thread\":{\"id\":0,\"name\":\"main\"},\"name\":null,\"address\":\"0x0000000000000020\",\"size\":8}"));
     }
 
     #[test]

@@ -157,9 +157,9 @@ fn std_synchronisation_misused_is_reported_per_primitive() {
 
 #[test]
 fn every_access_form_races_once() {
-    // 31 racing pairs, one report each (the last on a stack local); one more
+    // 32 racing pairs, one report each (the last on a stack local); one more
     // pair touches neighbouring fields and must stay silent.
-    assert_racy_with("forms", &["racy"], "forms", 31);
+    assert_racy_with("forms", &["racy"], "forms", 32);
 }
 
 /// testdata/record runs each form of testdata/forms alone against
@@ -480,4 +480,78 @@ fn a_panic_unwinding_through_annotated_frames_pops_them() {
     assert_racy_with("faults", &["panic"], "faults", 1);
     let report = std::fs::read_to_string(testdata().join("faults/expected.stderr")).unwrap();
     assert!(!report.contains("deep_panic"), "{report}");
+}
+
+/// Validate `instance` against the JSON schema in `schema_path`; every error
+/// with its place in the instance.
+fn schema_errors(schema_path: &std::path::Path, instance: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", schema_path.display()));
+    validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+}
+
+fn format_output(args: &[&str]) -> String {
+    let mut c = racecheck();
+    c.args(args);
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn json_output_follows_its_documented_schema() {
+    // Every kind of location (global, heap, stack, thread-local), atomic
+    // accesses, and a lost stack (null).
+    let schema = testdata().parent().unwrap().join("cli/schemas/racecheck-race-1.schema.json");
+    let runs: [&[&str]; 4] = [
+        &["run", "-p", "forms", "--format", "json", "--", "racy"],
+        &["run", "-p", "heap-ptr", "--format", "json"],
+        &["run", "-p", "flag-relaxed", "--format", "json"],
+        &["run", "-p", "lost-history", "--format", "json", "--", "100000"],
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut lost = false;
+    for args in runs {
+        let out = if args[2] == "lost-history" {
+            let mut c = racecheck();
+            c.args(args).env("RACECHECK_OPTIONS", "history_size=0");
+            let o = run(c);
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        } else {
+            format_output(args)
+        };
+        for line in out.lines() {
+            let race: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+            let errors = schema_errors(&schema, &race);
+            assert!(errors.is_empty(), "{args:?}: {errors:#?}\n{line}");
+            kinds.insert(race["location"]["kind"].as_str().unwrap_or("null").to_string());
+            kinds.insert(race["current"]["kind"].as_str().unwrap().to_string());
+            lost |= race["previous"]["stack"].is_null();
+        }
+    }
+    for k in ["global", "heap", "stack", "thread-local", "read", "write"] {
+        assert!(kinds.contains(k), "no race with {k} in {kinds:?}");
+    }
+    assert!(lost, "no race with a lost stack");
+    // The schema can fail: a report missing a field is rejected.
+    let bad = serde_json::json!({"schema": "racecheck.race/1", "current": {}, "previous": {}, "location": null, "threads": []});
+    assert!(!schema_errors(&schema, &bad).is_empty());
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    // The official schema (OASIS), as shipped in the serde-sarif crate.
+    let schema = testdata().parent().unwrap().join("cli/tests/schemas/sarif-schema-2.1.0.json");
+    for args in [
+        &["run", "-p", "forms", "--format", "sarif", "--", "racy"][..],
+        &["test", "-p", "testcrate", "--format", "sarif"][..],
+    ] {
+        let out = format_output(args);
+        let log: serde_json::Value = serde_json::from_str(&out).expect("one SARIF log");
+        let errors = schema_errors(&schema, &log);
+        assert!(errors.is_empty(), "{args:?}: {errors:#?}");
+        assert!(!log["runs"][0]["results"].as_array().unwrap().is_empty());
+    }
+    let bad = serde_json::json!({"version": "2.1.0", "runs": [{"results": []}]});
+    assert!(!schema_errors(&schema, &bad).is_empty(), "a run without a tool is invalid SARIF");
 }

@@ -12,7 +12,7 @@ use racecheck_detector::shadow::{AccessKind, Cell};
 use racecheck_detector::report::is_user;
 
 use super::symbolize::{global, symbolize, user_frames};
-use super::thread::{history, occupant, stack_owner, ThreadInfo};
+use super::thread::{history, occupant, stack_owner, tls_owner, ThreadInfo};
 use super::{alloc, runtime, sys, ThreadState};
 use crate::__rt::Site;
 
@@ -172,6 +172,8 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
             thread: thread_ref(block.thread),
             stack: Stack::Frames(user_frames(&block.pcs[..block.depth as usize])),
         })
+    } else if let Some((owner, name, start, size)) = tls_owner(addr) {
+        Some(Location::ThreadLocal { thread: thread_ref(owner), name, addr: start as u64, size: size as u64 })
     } else if let Some(owner) = stack_owner(addr) {
         Some(Location::Stack { thread: thread_ref(owner) })
     } else {

@@ -54,26 +54,42 @@ struct Symbols {
     bias: usize,
     /// (start, size, demangled name), sorted by start.
     objects: Vec<(usize, usize, String)>,
+    /// Thread-local variables: (offset in the TLS block, size, name), sorted.
+    tls: Vec<(usize, usize, String)>,
+    /// The executable's TLS segment: `(offset of its block below the
+    /// thread pointer, size)`, as glibc lays it out (x86_64, variant II).
+    tls_block: Option<(usize, usize)>,
 }
 
 fn symbols() -> &'static Symbols {
     static SYMBOLS: OnceLock<Symbols> = OnceLock::new();
     SYMBOLS.get_or_init(|| {
-        let mut objects = Vec::new();
+        let (mut objects, mut tls) = (Vec::new(), Vec::new());
         if let Ok(data) = std::fs::read("/proc/self/exe") {
             if let Ok(file) = object::File::parse(&*data) {
                 for s in file.symbols() {
-                    if s.kind() == SymbolKind::Data && s.size() > 0 {
+                    let list = match s.kind() {
+                        SymbolKind::Data => &mut objects,
+                        SymbolKind::Tls => &mut tls,
+                        _ => continue,
+                    };
+                    if s.size() > 0 {
                         if let Ok(name) = s.name() {
-                            let name = format!("{:#}", rustc_demangle::demangle(name));
-                            objects.push((s.address() as usize, s.size() as usize, name));
+                            let mut name = format!("{:#}", rustc_demangle::demangle(name));
+                            // `thread_local!` storage is named
+                            // `crate::NAME::{{constant}}::{{closure}}::…VAL`.
+                            if let Some(i) = name.find("::{{constant}}") {
+                                name.truncate(i);
+                            }
+                            list.push((s.address() as usize, s.size() as usize, name));
                         }
                     }
                 }
             }
         }
         objects.sort();
-        Symbols { bias: load_bias(), objects }
+        tls.sort();
+        Symbols { bias: load_bias(), objects, tls, tls_block: tls_segment() }
     })
 }
 
@@ -87,6 +103,50 @@ fn load_bias() -> usize {
     // SAFETY: the callback only writes our local through `out`.
     unsafe { libc::dl_iterate_phdr(Some(first), (&mut bias as *mut usize).cast()) };
     bias
+}
+
+/// The executable's PT_TLS segment, placed as glibc places the first
+/// module's block: `offset = roundup(memsz - firstbyte, align) + firstbyte`
+/// below the thread pointer, `firstbyte = -vaddr mod align`.
+fn tls_segment() -> Option<(usize, usize)> {
+    unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, _size: usize, out: *mut libc::c_void) -> i32 {
+        // SAFETY: dl_iterate_phdr passes a valid `info` whose `dlpi_phdr`
+        // has `dlpi_phnum` entries; `out` is our Option.
+        unsafe {
+            let info = &*info;
+            let phdrs = std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
+            if let Some(p) = phdrs.iter().find(|p| p.p_type == libc::PT_TLS) {
+                let align = (p.p_align as usize).max(1);
+                let memsz = p.p_memsz as usize;
+                let firstbyte = (p.p_vaddr as usize).wrapping_neg() & (align - 1);
+                let offset = (memsz - firstbyte).div_ceil(align) * align + firstbyte;
+                *(out as *mut Option<(usize, usize)>) = Some((offset, memsz));
+            }
+        }
+        1 // the main program comes first; stop there
+    }
+    let mut seg: Option<(usize, usize)> = None;
+    // SAFETY: the callback only writes our local through `out`.
+    unsafe { libc::dl_iterate_phdr(Some(first), (&mut seg as *mut Option<(usize, usize)>).cast()) };
+    seg
+}
+
+/// Is `addr` in the thread-local block of the thread whose thread pointer is
+/// `tp`? Then the variable there, when named: `(name, start, size)`, with
+/// start and size of the whole block when no symbol covers `addr`.
+pub fn thread_local(addr: usize, tp: usize) -> Option<(Option<String>, usize, usize)> {
+    let s = symbols();
+    let (offset, memsz) = s.tls_block?;
+    let block = tp.checked_sub(offset)?;
+    if addr < block || addr >= block + memsz {
+        return None;
+    }
+    let off = addr - block;
+    let i = s.tls.partition_point(|(start, _, _)| *start <= off);
+    match s.tls.get(i.wrapping_sub(1)) {
+        Some((start, size, name)) if off < start + size => Some((Some(name.clone()), block + start, *size)),
+        _ => Some((None, block, memsz)),
+    }
 }
 
 /// The static holding `addr`: `(name, start, size)`.

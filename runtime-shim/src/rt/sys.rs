@@ -86,6 +86,16 @@ pub fn stack_bounds() -> (usize, usize) {
     }
 }
 
+/// The calling thread's thread pointer (the `fs` base on x86_64): the
+/// executable's thread-local block ends there.
+pub fn thread_pointer() -> usize {
+    let tp: usize;
+    // SAFETY: on x86_64 Linux, `fs:0` holds the thread control block's
+    // pointer to itself, which is the thread pointer.
+    unsafe { asm!("mov {}, qword ptr fs:0", out(reg) tp, options(nostack, readonly, preserves_flags)) };
+    tp
+}
+
 /// Write all of `bytes` to `fd`, bypassing std's buffers and the test
 /// harness's output capture.
 pub fn write_fd(fd: i32, bytes: &[u8]) {

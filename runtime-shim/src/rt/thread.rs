@@ -34,6 +34,9 @@ pub struct ThreadInfo {
     pub pending_test_races: AtomicU64,
     /// The thread's stack, `[lo, hi)`, once it runs (0, 0 before).
     pub stack: Mutex<(usize, usize)>,
+    /// The thread's thread pointer once it runs (0 before): its
+    /// thread-local block lies just below (see `symbolize::thread_local`).
+    pub thread_pointer: std::sync::atomic::AtomicUsize,
 }
 
 struct SlotInfo {
@@ -81,6 +84,7 @@ fn new_info(id: Option<u64>, created_at: Vec<usize>, parent: Option<&'static Thr
         parent,
         pending_test_races: AtomicU64::new(0),
         stack: Mutex::new((0, 0)),
+        thread_pointer: std::sync::atomic::AtomicUsize::new(0),
     }))
 }
 
@@ -114,6 +118,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     clocks.clock.join(start);
     let (stack_lo, stack_hi) = sys::stack_bounds();
     *info.stack.lock().unwrap_or_else(|e| e.into_inner()) = (stack_lo, stack_hi);
+    info.thread_pointer.store(sys::thread_pointer(), Release);
     Box::into_raw(Box::new(ThreadState {
         slot,
         epoch_start: history.pos(),
@@ -175,6 +180,19 @@ pub fn stack_owner(addr: usize) -> Option<&'static ThreadInfo> {
     r.slots.iter().filter_map(|s| s.occupants.last().map(|(_, t)| *t)).find(|t| {
         let (lo, hi) = *t.stack.lock().unwrap_or_else(|e| e.into_inner());
         t.running.load(Acquire) && lo <= addr && addr < hi
+    })
+}
+
+/// The running thread whose thread-local storage holds `addr`, with the
+/// variable there when the symbol table names it: `(thread, name, start, size)`.
+pub fn tls_owner(addr: usize) -> Option<(&'static ThreadInfo, Option<String>, usize, usize)> {
+    let r = registry();
+    r.slots.iter().filter_map(|s| s.occupants.last().map(|(_, t)| *t)).find_map(|t| {
+        let tp = t.thread_pointer.load(Acquire);
+        if !t.running.load(Acquire) || tp == 0 {
+            return None;
+        }
+        super::symbolize::thread_local(addr, tp).map(|(name, start, size)| (t, name, start, size))
     })
 }
 

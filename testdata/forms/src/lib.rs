@@ -49,6 +49,11 @@ unsafe impl<T> Send for Shared<T> {}
 
 pub static mut GLOBAL: u64 = 0;
 
+thread_local! {
+    /// Each thread's own; main hands a pointer to its copy to other threads.
+    pub static PER_THREAD: Cell<u64> = const { Cell::new(0) };
+}
+
 pub trait Bump {
     fn slot(&self) -> *mut u64;
     /// A default method: instrumented where the trait is annotated.
@@ -279,6 +284,10 @@ pub mod access {
     }
     pub fn option_write(p: P<Option<u64>>) {
         unsafe { *p.ptr() = Some(24) }
+    }
+
+    pub fn thread_local_write(p: P<u64>) {
+        unsafe { *p.ptr() = 28 }
     }
 
     pub fn stack_write(p: P<u64>, v: u64) {

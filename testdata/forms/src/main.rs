@@ -109,6 +109,9 @@ fn main() {
     o(Box::new(move || slice_write(p, 1)), Box::new(move || ignore(method_read(p, 1))));
     let p = P::new(0u64);
     o(Box::new(move || block_on(async_write(p))), Box::new(move || ignore(deref_read(p))));
+    // Main's copy of a thread-local, written by two other threads.
+    let p = PER_THREAD.with(|c| P(c.as_ptr()));
+    o(Box::new(move || thread_local_write(p)), Box::new(move || thread_local_write(p)));
     // A local on main's stack, written by a scoped thread and by main.
     let mut local = 0u64;
     let lp = P(&raw mut local);

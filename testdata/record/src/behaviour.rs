@@ -100,87 +100,90 @@ macro_rules! check {
 fn run_all(c: &mut Checker) {
     let p = P::new(7u64);
     let r = || region("p", p.ptr());
-    check!(c, "deref_write", [r()], ["enter forms::access::deref_write", "W p+0 8 lib.rs:91:18", "exit"], || deref_write(p));
-    check!(c, "deref_read", [r()], ["enter forms::access::deref_read", "R p+0 8 lib.rs:94:18", "exit"], || deref_read(p));
-    check!(c, "reference_write", [r()], ["enter forms::access::reference_write", "W p+0 8 lib.rs:98:9", "exit"], || reference_write(p));
-    check!(c, "compound", [r()], ["enter forms::access::compound", "W p+0 8 lib.rs:131:18", "exit"], || compound(p));
-    check!(c, "ptr_write", [r()], ["enter forms::access::ptr_write", "W p+0 8 lib.rs:141:18", "exit"], || ptr_write(p));
-    check!(c, "ptr_read", [r()], ["enter forms::access::ptr_read", "R p+0 8 lib.rs:144:18", "exit"], || ptr_read(p));
-    check!(c, "volatile_write", [r()], ["enter forms::access::volatile_write", "W p+0 8 lib.rs:156:20", "exit"], || volatile_write(p));
-    check!(c, "volatile_read", [r()], ["enter forms::access::volatile_read", "R p+0 8 lib.rs:159:18", "exit"], || volatile_read(p));
-    check!(c, "swap_with", [r()], ["enter forms::access::swap_with", "W p+0 8 lib.rs:180:18", "W stack 8 lib.rs:180:18", "exit"], || swap_with(p));
-    check!(c, "replace_in", [r()], ["enter forms::access::replace_in", "W p+0 8 lib.rs:183:18", "exit"], || replace_in(p));
-    check!(c, "in_macro", [r()], ["enter forms::access::in_macro", "R p+0 8 lib.rs:215:32", "exit"], || in_macro(p));
-    check!(c, "in_assert", [r()], ["enter forms::access::in_assert", "R p+0 8 lib.rs:218:29", "R p+0 8 lib.rs:218:39", "exit"], || in_assert(p));
-    check!(c, "in_match", [r()], ["enter forms::access::in_match", "R p+0 8 lib.rs:221:24", "exit"], || in_match(p));
-    check!(c, "in_closure", [r()], ["enter forms::access::in_closure", "enter forms::access::in_closure::{{closure}}", "enter forms::access::in_closure::{{closure}}::{{closure}}", "W p+0 8 lib.rs:238:42", "exit", "exit", "exit"], || in_closure(p));
-    check!(c, "generic_write", [r()], ["enter forms::access::generic_write", "W p+0 8 lib.rs:244:18", "exit"], || generic_write(p, 5u64));
-    check!(c, "nested::write", [r()], ["enter forms::access::nested::write", "W p+0 8 lib.rs:250:22", "exit"], || nested::write(p));
-    check!(c, "Counter::bump", [r()], ["enter forms::access::Counter::bump", "W p+0 8 lib.rs:257:22", "exit"], || Counter(p).bump());
-    check!(c, "<Counter as Bump>::bump", [r()], ["enter <forms::access::Counter as Bump>::bump", "enter <forms::access::Counter as Bump>::slot", "exit", "W p+0 8 lib.rs:265:22", "exit"], || Bump::bump(&Counter(p)));
-    check!(c, "BumpTwice::bump_twice (default method)", [r()], ["enter forms::BumpTwice::bump_twice", "W p+0 8 lib.rs:63:18", "exit"], || Slot(p).bump_twice());
-    check!(c, "stack_write", [r()], ["enter forms::access::stack_write", "W p+0 8 lib.rs:285:18", "exit"], || stack_write(p, 3));
-    check!(c, "async_write", [r()], ["W p+0 8 lib.rs:297:18"], || block_on(async_write(p)));
+    check!(c, "deref_write", [r()], ["enter forms::access::deref_write", "W p+0 8 lib.rs:96:18", "exit"], || deref_write(p));
+    check!(c, "deref_read", [r()], ["enter forms::access::deref_read", "R p+0 8 lib.rs:99:18", "exit"], || deref_read(p));
+    check!(c, "reference_write", [r()], ["enter forms::access::reference_write", "W p+0 8 lib.rs:103:9", "exit"], || reference_write(p));
+    check!(c, "compound", [r()], ["enter forms::access::compound", "W p+0 8 lib.rs:136:18", "exit"], || compound(p));
+    check!(c, "ptr_write", [r()], ["enter forms::access::ptr_write", "W p+0 8 lib.rs:146:18", "exit"], || ptr_write(p));
+    check!(c, "ptr_read", [r()], ["enter forms::access::ptr_read", "R p+0 8 lib.rs:149:18", "exit"], || ptr_read(p));
+    check!(c, "volatile_write", [r()], ["enter forms::access::volatile_write", "W p+0 8 lib.rs:161:20", "exit"], || volatile_write(p));
+    check!(c, "volatile_read", [r()], ["enter forms::access::volatile_read", "R p+0 8 lib.rs:164:18", "exit"], || volatile_read(p));
+    check!(c, "swap_with", [r()], ["enter forms::access::swap_with", "W p+0 8 lib.rs:185:18", "W stack 8 lib.rs:185:18", "exit"], || swap_with(p));
+    check!(c, "replace_in", [r()], ["enter forms::access::replace_in", "W p+0 8 lib.rs:188:18", "exit"], || replace_in(p));
+    check!(c, "in_macro", [r()], ["enter forms::access::in_macro", "R p+0 8 lib.rs:220:32", "exit"], || in_macro(p));
+    check!(c, "in_assert", [r()], ["enter forms::access::in_assert", "R p+0 8 lib.rs:223:29", "R p+0 8 lib.rs:223:39", "exit"], || in_assert(p));
+    check!(c, "in_match", [r()], ["enter forms::access::in_match", "R p+0 8 lib.rs:226:24", "exit"], || in_match(p));
+    check!(c, "in_closure", [r()], ["enter forms::access::in_closure", "enter forms::access::in_closure::{{closure}}", "enter forms::access::in_closure::{{closure}}::{{closure}}", "W p+0 8 lib.rs:243:42", "exit", "exit", "exit"], || in_closure(p));
+    check!(c, "generic_write", [r()], ["enter forms::access::generic_write", "W p+0 8 lib.rs:249:18", "exit"], || generic_write(p, 5u64));
+    check!(c, "nested::write", [r()], ["enter forms::access::nested::write", "W p+0 8 lib.rs:255:22", "exit"], || nested::write(p));
+    check!(c, "Counter::bump", [r()], ["enter forms::access::Counter::bump", "W p+0 8 lib.rs:262:22", "exit"], || Counter(p).bump());
+    check!(c, "<Counter as Bump>::bump", [r()], ["enter <forms::access::Counter as Bump>::bump", "enter <forms::access::Counter as Bump>::slot", "exit", "W p+0 8 lib.rs:270:22", "exit"], || Bump::bump(&Counter(p)));
+    check!(c, "BumpTwice::bump_twice (default method)", [r()], ["enter forms::BumpTwice::bump_twice", "W p+0 8 lib.rs:68:18", "exit"], || Slot(p).bump_twice());
+    check!(c, "stack_write", [r()], ["enter forms::access::stack_write", "W p+0 8 lib.rs:294:18", "exit"], || stack_write(p, 3));
+    check!(c, "async_write", [r()], ["W p+0 8 lib.rs:306:18"], || block_on(async_write(p)));
 
     let b = P::new(Box::new(1u64));
-    check!(c, "boxed_write", [region("b", b.ptr()), region("*b", unsafe { &**b.ptr() })], ["enter forms::access::boxed_write", "W *b+0 8 lib.rs:102:9", "exit"], || boxed_write(b));
-    check!(c, "boxed_read", [region("b", b.ptr()), region("*b", unsafe { &**b.ptr() })], ["enter forms::access::boxed_read", "R *b+0 8 lib.rs:106:9", "exit"], || boxed_read(b));
+    check!(c, "boxed_write", [region("b", b.ptr()), region("*b", unsafe { &**b.ptr() })], ["enter forms::access::boxed_write", "W *b+0 8 lib.rs:107:9", "exit"], || boxed_write(b));
+    check!(c, "boxed_read", [region("b", b.ptr()), region("*b", unsafe { &**b.ptr() })], ["enter forms::access::boxed_read", "R *b+0 8 lib.rs:111:9", "exit"], || boxed_read(b));
 
     let o = P::new(Outer::default());
     let ro = || region("o", o.ptr());
-    check!(c, "field_write", [ro()], ["enter forms::access::field_write", "W o+0 8 lib.rs:109:18", "exit"], || field_write(o));
-    check!(c, "field_read", [ro()], ["enter forms::access::field_read", "R o+0 8 lib.rs:112:18", "exit"], || field_read(o));
-    check!(c, "nested_write", [ro()], ["enter forms::access::nested_write", "W o+32 4 lib.rs:125:18", "exit"], || nested_write(o, 2));
-    check!(c, "nested_read", [ro()], ["enter forms::access::nested_read", "R o+32 4 lib.rs:128:18", "exit"], || nested_read(o, 2));
-    check!(c, "scrutinee", [ro()], ["enter forms::access::scrutinee", "R o+8 8 lib.rs:228:15", "exit"], || scrutinee(o));
-    check!(c, "field_b_write", [ro()], ["enter forms::access::field_b_write", "W o+8 8 lib.rs:234:18", "exit"], || field_b_write(o));
-    check!(c, "own_field_a", [ro()], ["enter forms::access::own_field_a", "W o+16 4 lib.rs:310:18", "exit"], || own_field_a(o));
-    check!(c, "own_field_b", [ro()], ["enter forms::access::own_field_b", "W o+20 4 lib.rs:313:18", "exit"], || own_field_b(o));
+    check!(c, "field_write", [ro()], ["enter forms::access::field_write", "W o+0 8 lib.rs:114:18", "exit"], || field_write(o));
+    check!(c, "field_read", [ro()], ["enter forms::access::field_read", "R o+0 8 lib.rs:117:18", "exit"], || field_read(o));
+    check!(c, "nested_write", [ro()], ["enter forms::access::nested_write", "W o+32 4 lib.rs:130:18", "exit"], || nested_write(o, 2));
+    check!(c, "nested_read", [ro()], ["enter forms::access::nested_read", "R o+32 4 lib.rs:133:18", "exit"], || nested_read(o, 2));
+    check!(c, "scrutinee", [ro()], ["enter forms::access::scrutinee", "R o+8 8 lib.rs:233:15", "exit"], || scrutinee(o));
+    check!(c, "field_b_write", [ro()], ["enter forms::access::field_b_write", "W o+8 8 lib.rs:239:18", "exit"], || field_b_write(o));
+    check!(c, "own_field_a", [ro()], ["enter forms::access::own_field_a", "W o+16 4 lib.rs:319:18", "exit"], || own_field_a(o));
+    check!(c, "own_field_b", [ro()], ["enter forms::access::own_field_b", "W o+20 4 lib.rs:322:18", "exit"], || own_field_b(o));
 
     let t = P::new((0u8, 0u64));
-    check!(c, "tuple_write", [region("t", t.ptr())], ["enter forms::access::tuple_write", "W t+8 8 lib.rs:115:18", "exit"], || tuple_write(t));
+    check!(c, "tuple_write", [region("t", t.ptr())], ["enter forms::access::tuple_write", "W t+8 8 lib.rs:120:18", "exit"], || tuple_write(t));
 
     let a = P::new([1u64, 2, 3, 4]);
     let ra = || region("a", a.ptr());
-    check!(c, "index_write", [ra()], ["enter forms::access::index_write", "W a+16 8 lib.rs:118:18", "exit"], || index_write(a));
-    check!(c, "slice_read", [ra()], ["enter forms::access::slice_read", "R a+16 8 lib.rs:122:9", "exit"], || slice_read(a));
-    check!(c, "slice_write", [ra()], ["enter forms::access::slice_write", "W a+24 8 lib.rs:294:9", "exit"], || slice_write(a, 3));
-    check!(c, "method_write", [ra()], ["enter forms::access::method_write", "W a+8 8 lib.rs:148:30", "exit"], || method_write(a, 1));
-    check!(c, "method_read", [ra()], ["enter forms::access::method_read", "R a+8 8 lib.rs:152:30", "exit"], || method_read(a, 1));
-    check!(c, "copy_into", [ra()], ["enter forms::access::copy_into", "R stack 32 lib.rs:171:18", "W a+0 32 lib.rs:171:18", "exit"], || copy_into(a));
-    check!(c, "copy_out", [ra()], ["enter forms::access::copy_out", "R a+0 32 lib.rs:175:18", "W stack 32 lib.rs:175:18", "R stack 8 lib.rs:176:9", "exit"], || copy_out(a));
-    check!(c, "zero", [ra()], ["enter forms::access::zero", "W a+0 32 lib.rs:186:18", "exit"], || zero(a));
+    check!(c, "index_write", [ra()], ["enter forms::access::index_write", "W a+16 8 lib.rs:123:18", "exit"], || index_write(a));
+    check!(c, "slice_read", [ra()], ["enter forms::access::slice_read", "R a+16 8 lib.rs:127:9", "exit"], || slice_read(a));
+    check!(c, "slice_write", [ra()], ["enter forms::access::slice_write", "W a+24 8 lib.rs:303:9", "exit"], || slice_write(a, 3));
+    check!(c, "method_write", [ra()], ["enter forms::access::method_write", "W a+8 8 lib.rs:153:30", "exit"], || method_write(a, 1));
+    check!(c, "method_read", [ra()], ["enter forms::access::method_read", "R a+8 8 lib.rs:157:30", "exit"], || method_read(a, 1));
+    check!(c, "copy_into", [ra()], ["enter forms::access::copy_into", "R stack 32 lib.rs:176:18", "W a+0 32 lib.rs:176:18", "exit"], || copy_into(a));
+    check!(c, "copy_out", [ra()], ["enter forms::access::copy_out", "R a+0 32 lib.rs:180:18", "W stack 32 lib.rs:180:18", "R stack 8 lib.rs:181:9", "exit"], || copy_out(a));
+    check!(c, "zero", [ra()], ["enter forms::access::zero", "W a+0 32 lib.rs:191:18", "exit"], || zero(a));
 
     let u = P::new([0u8; 16]);
-    check!(c, "unaligned_write", [region("u", u.ptr())], ["enter forms::access::unaligned_write", "W u+3 4 lib.rs:163:20", "exit"], || unaligned_write(u));
-    check!(c, "unaligned_read", [region("u", u.ptr())], ["enter forms::access::unaligned_read", "R u+5 4 lib.rs:167:18", "exit"], || unaligned_read(u));
+    check!(c, "unaligned_write", [region("u", u.ptr())], ["enter forms::access::unaligned_write", "W u+3 4 lib.rs:168:20", "exit"], || unaligned_write(u));
+    check!(c, "unaligned_read", [region("u", u.ptr())], ["enter forms::access::unaligned_read", "R u+5 4 lib.rs:172:18", "exit"], || unaligned_read(u));
 
     let g = || region("GLOBAL", &raw const GLOBAL);
-    check!(c, "static_write", [g()], ["enter forms::access::static_write", "W GLOBAL+0 8 lib.rs:134:18", "exit"], static_write);
-    check!(c, "static_read_via_raw", [g()], ["enter forms::access::static_read_via_raw", "R GLOBAL+0 8 lib.rs:138:18", "exit"], static_read_via_raw);
-    check!(c, "static_write_via_addr_of", [g()], ["enter forms::access::static_write_via_addr_of", "W GLOBAL+0 8 lib.rs:290:18", "exit"], static_write_via_addr_of);
+    check!(c, "static_write", [g()], ["enter forms::access::static_write", "W GLOBAL+0 8 lib.rs:139:18", "exit"], static_write);
+    check!(c, "static_read_via_raw", [g()], ["enter forms::access::static_read_via_raw", "R GLOBAL+0 8 lib.rs:143:18", "exit"], static_read_via_raw);
+    check!(c, "static_write_via_addr_of", [g()], ["enter forms::access::static_write_via_addr_of", "W GLOBAL+0 8 lib.rs:299:18", "exit"], static_write_via_addr_of);
 
     let cell = Shared(Cell::new(1u64));
     let rc = || region("cell", &cell);
-    check!(c, "cell_set", [rc()], ["enter forms::access::cell_set", "W cell+0 8 lib.rs:189:13", "exit"], || cell_set(&cell));
-    check!(c, "cell_get", [rc()], ["enter forms::access::cell_get", "R cell+0 8 lib.rs:192:13", "exit"], || cell_get(&cell));
-    check!(c, "cell_replace", [rc()], ["enter forms::access::cell_replace", "W cell+0 8 lib.rs:195:13", "exit"], || cell_replace(&cell));
-    check!(c, "cell_take", [rc()], ["enter forms::access::cell_take", "W cell+0 8 lib.rs:198:13", "exit"], || cell_take(&cell));
+    check!(c, "cell_set", [rc()], ["enter forms::access::cell_set", "W cell+0 8 lib.rs:194:13", "exit"], || cell_set(&cell));
+    check!(c, "cell_get", [rc()], ["enter forms::access::cell_get", "R cell+0 8 lib.rs:197:13", "exit"], || cell_get(&cell));
+    check!(c, "cell_replace", [rc()], ["enter forms::access::cell_replace", "W cell+0 8 lib.rs:200:13", "exit"], || cell_replace(&cell));
+    check!(c, "cell_take", [rc()], ["enter forms::access::cell_take", "W cell+0 8 lib.rs:203:13", "exit"], || cell_take(&cell));
 
     let uc = Shared(UnsafeCell::new(2u64));
-    check!(c, "unsafe_cell_write", [region("uc", &uc)], ["enter forms::access::unsafe_cell_write", "W uc+0 8 lib.rs:201:18", "exit"], || unsafe_cell_write(&uc));
-    check!(c, "unsafe_cell_read", [region("uc", &uc)], ["enter forms::access::unsafe_cell_read", "R uc+0 8 lib.rs:204:18", "exit"], || unsafe_cell_read(&uc));
+    check!(c, "unsafe_cell_write", [region("uc", &uc)], ["enter forms::access::unsafe_cell_write", "W uc+0 8 lib.rs:206:18", "exit"], || unsafe_cell_write(&uc));
+    check!(c, "unsafe_cell_read", [region("uc", &uc)], ["enter forms::access::unsafe_cell_read", "R uc+0 8 lib.rs:209:18", "exit"], || unsafe_cell_read(&uc));
 
     let mu = P::new(MaybeUninit::<u64>::uninit());
-    check!(c, "uninit_write", [region("mu", mu.ptr())], ["enter forms::access::uninit_write", "W mu+0 8 lib.rs:208:11", "exit"], || uninit_write(mu));
-    check!(c, "uninit_read", [region("mu", mu.ptr())], ["enter forms::access::uninit_read", "R mu+0 8 lib.rs:212:20", "exit"], || uninit_read(mu));
+    check!(c, "uninit_write", [region("mu", mu.ptr())], ["enter forms::access::uninit_write", "W mu+0 8 lib.rs:213:11", "exit"], || uninit_write(mu));
+    check!(c, "uninit_read", [region("mu", mu.ptr())], ["enter forms::access::uninit_read", "R mu+0 8 lib.rs:217:20", "exit"], || uninit_read(mu));
 
     let opt = P::new(Some(4u64));
-    check!(c, "while_let_read", [region("opt", opt.ptr())], ["enter forms::access::while_let_read", "R opt+0 16 lib.rs:272:36", "exit"], || while_let_read(opt));
-    check!(c, "option_write", [region("opt", opt.ptr())], ["enter forms::access::option_write", "W opt+0 16 lib.rs:281:18", "exit"], || option_write(opt));
+    check!(c, "while_let_read", [region("opt", opt.ptr())], ["enter forms::access::while_let_read", "R opt+0 16 lib.rs:277:36", "exit"], || while_let_read(opt));
+    check!(c, "option_write", [region("opt", opt.ptr())], ["enter forms::access::option_write", "W opt+0 16 lib.rs:286:18", "exit"], || option_write(opt));
+
+    let tl = PER_THREAD.with(|c| P(c.as_ptr()));
+    check!(c, "thread_local_write", [region("tl", tl.ptr())], ["enter forms::access::thread_local_write", "W tl+0 8 lib.rs:290:18", "exit"], || thread_local_write(tl));
 
     let lock = std::sync::RwLock::new(1u64);
     let mut out = Vec::new();
     let s = [1u64, 2, 3];
-    check!(c, "not_pointers", [region("lock", &lock), region("s", &s)], ["enter forms::access::not_pointers", "W lock+16 8 lib.rs:303:9", "exit"], || not_pointers(&lock, &mut out, &s));
+    check!(c, "not_pointers", [region("lock", &lock), region("s", &s)], ["enter forms::access::not_pointers", "W lock+16 8 lib.rs:312:9", "exit"], || not_pointers(&lock, &mut out, &s));
 }
