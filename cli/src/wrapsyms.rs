@@ -28,6 +28,8 @@ const PATTERNS: &[(&str, bool, &str, &str)] = &[
     ("once_call", true, "4once5futexNtB5_4Once4call", "Once/OnceLock/LazyLock initialisation"),
     ("barrier_wait", true, "7barrierNtB5_7Barrier4wait", "Barrier::wait"),
     ("scope_decrement", true, "9ScopeData29decrement_num_running_threads", "the end of thread::scope"),
+    ("park", true, "6thread9functions4park", "thread::park"),
+    ("park_timeout", true, "6thread9functions12park_timeout", "thread::park_timeout"),
     ("alloc", false, "7___rustc12___rust_alloc", "heap allocation"),
     ("dealloc", false, "7___rustc14___rust_dealloc", "heap deallocation"),
     ("realloc", false, "7___rustc14___rust_realloc", "heap reallocation"),

@@ -149,7 +149,7 @@ fn std_synchronisation_misused_is_reported_per_primitive() {
     assert!(err.matches("WARNING: DATA RACE").count() >= 11, "{err}");
     for scenario in [
         "spawn_join", "scope", "mutex_contended", "rwlock", "condvar", "barrier", "once", "channel",
-        "atomics_and_fences", "arc_drop_elsewhere", "extras",
+        "atomics_and_fences", "arc_drop_elsewhere", "extras", "park_unpark",
     ] {
         assert!(err.contains(&format!("std_sync::scenarios::{scenario}")), "no report for {scenario}:\n{err}");
     }

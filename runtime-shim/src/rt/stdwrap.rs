@@ -30,6 +30,8 @@ pub const KINDS: &[(&str, &str)] = &[
     ("once_call", "Once/OnceLock/LazyLock initialisation"),
     ("barrier_wait", "Barrier::wait"),
     ("scope_decrement", "the end of thread::scope"),
+    ("park", "thread::park"),
+    ("park_timeout", "thread::park_timeout"),
     ("alloc", "heap allocation"),
     ("dealloc", "heap deallocation"),
     ("realloc", "heap reallocation"),
@@ -194,6 +196,36 @@ macro_rules! wrap {
             }
         }
     };
+    (park, $sym:literal) => {
+        mod park {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real();
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper() {
+                super::called("park");
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real() };
+                super::after_park();
+            }
+        }
+    };
+    (park_timeout, $sym:literal) => {
+        mod park_timeout {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(d: std::time::Duration);
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(d: std::time::Duration) {
+                super::called("park_timeout");
+                // SAFETY: forwarding std's own call unchanged.
+                unsafe { real(d) };
+                super::after_park();
+            }
+        }
+    };
     (alloc, $sym:literal) => {
         fresh_memory_on_return!(alloc_, "alloc", $sym);
     };
@@ -236,6 +268,64 @@ macro_rules! wrap {
     };
 }
 
+/// Where a thread's parker state lies in the memory a `Thread` handle points
+/// to, measured once: `unpark` on the handle of a thread that has finished
+/// turns exactly one `u32` of it from EMPTY (0) to NOTIFIED (1). `None` when
+/// the handle is not one pointer or the change is not unique.
+fn parker_offset() -> Option<usize> {
+    static OFFSET: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        if std::mem::size_of::<std::thread::Thread>() != std::mem::size_of::<usize>() {
+            return None;
+        }
+        super::while_busy(|| {
+            let h = std::thread::Builder::new().spawn(|| {}).ok()?;
+            let t = h.thread().clone();
+            h.join().ok()?;
+            // SAFETY: `Thread` is one pointer (checked above), to the shared
+            // thread data, which `t` keeps alive.
+            let base: usize = unsafe { std::mem::transmute_copy(&t) };
+            const WORDS: usize = 12; // the 48 bytes std 1.95's data takes
+            // SAFETY: reads within the thread data `t` keeps alive.
+            let read = || -> [u32; WORDS] { std::array::from_fn(|i| unsafe { std::ptr::read_volatile((base as *const u32).add(i)) }) };
+            let before = read();
+            t.unpark();
+            let after = read();
+            let mut changed = (0..WORDS).filter(|&i| before[i] == 0 && after[i] == 1);
+            match (changed.next(), changed.next()) {
+                (Some(i), None) => Some(i * 4),
+                _ => None,
+            }
+        })
+        .flatten()
+    })
+}
+
+/// `thread::park` returned: acquire whatever the `unpark` calls on this
+/// thread released. `Thread::unpark` is inlined into the caller's crate, so
+/// its Release swap on the parker state reaches the runtime as an atomic
+/// from instrumented code; std's own Acquire in `park` is not seen.
+fn after_park() {
+    if super::signal::in_handler() {
+        return;
+    }
+    // Measured at the first park, never at start-up: it spawns a thread.
+    let Some(offset) = parker_offset() else {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !WARNED.swap(true, Relaxed) {
+            super::sys::write_fd(
+                2,
+                b"racecheck: warning: std's parker could not be located: park/unpark without another synchronisation is not covered\n",
+            );
+        }
+        return;
+    };
+    let t = std::thread::current();
+    // SAFETY: `Thread` is one pointer (checked by `parker_offset`).
+    let base: usize = unsafe { std::mem::transmute_copy(&t) };
+    acquired(base + offset);
+}
+
 /// `installed!(kind, …)`, last in the generated list: the kinds wrapped.
 macro_rules! installed {
     ($($kind:ident),* $(,)?) => {
@@ -249,8 +339,8 @@ include!(concat!(env!("OUT_DIR"), "/wraps.rs"));
 /// Start-up self-test: exercise the std paths that can be reached without
 /// other threads, and warn about every installed wrapper that did not fire
 /// (a linker that does not apply `--wrap` inside std, a changed std). The
-/// contended-lock and scope wrappers need other threads; the test suite's
-/// std-sync scenarios prove those.
+/// contended-lock, scope and park wrappers need other threads; the test
+/// suite's std-sync scenarios prove those.
 pub fn self_test() -> Vec<String> {
     let before: Vec<u64> = CALLS.iter().map(|c| c.load(Relaxed)).collect();
     let once = std::sync::Once::new();

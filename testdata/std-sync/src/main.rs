@@ -304,6 +304,44 @@ mod scenarios {
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
     }
 
+    /// park/unpark alone, without a flag: `unpark` happens before the
+    /// `park` it wakes returns. (A spurious wake-up would make this a real
+    /// race; std's futex parker has none in practice.) Racy: the data is
+    /// written after `unpark`.
+    pub fn park_unpark(racy: bool) {
+        for _ in 0..ROUNDS / 20 {
+            let s = Arc::new(Shared::new());
+            let s2 = Arc::clone(&s);
+            let parker = thread::current();
+            let t = thread::spawn(move || {
+                if !racy {
+                    s2.bump();
+                }
+                parker.unpark();
+                if racy {
+                    s2.bump();
+                }
+            });
+            thread::park();
+            if racy {
+                thread::sleep(std::time::Duration::from_millis(1));
+            }
+            s.bump();
+            t.join().unwrap();
+        }
+        // park_timeout with a token already there returns at once.
+        let s = Arc::new(Shared::new());
+        let s2 = Arc::clone(&s);
+        let parker = thread::current();
+        let t = thread::spawn(move || {
+            s2.bump();
+            parker.unpark();
+        });
+        thread::park_timeout(std::time::Duration::from_secs(60));
+        s.bump();
+        t.join().unwrap();
+    }
+
     pub fn arc_drop_elsewhere(racy: bool) {
         for _ in 0..ROUNDS / 10 {
             let s = Arc::new(Shared::new());
@@ -341,6 +379,7 @@ fn main() {
         ("atomics_and_fences", scenarios::atomics_and_fences),
         ("arc_drop_elsewhere", scenarios::arc_drop_elsewhere),
         ("extras", scenarios::extras),
+        ("park_unpark", scenarios::park_unpark),
     ];
     let racy = match std::env::args().nth(1).as_deref() {
         Some("racy") => true,
