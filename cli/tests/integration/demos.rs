@@ -143,6 +143,19 @@ fn std_synchronisation_used_correctly_is_silent() {
 }
 
 #[test]
+fn std_synchronisation_used_correctly_inside_the_test_harness_is_silent() {
+    for _ in 0..3 {
+        let mut c = racecheck();
+        c.args(["test", "-p", "std-sync"]);
+        let o = run(c);
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+        assert!(out.contains("test result: ok. 12 passed"), "{out}");
+        assert!(!err.contains("DATA RACE"), "{err}");
+    }
+}
+
+#[test]
 fn std_synchronisation_misused_is_reported_per_primitive() {
     let (code, err) = run_bin("std-sync", &["racy"]);
     assert_eq!(code, RACES_FOUND, "{err}");

@@ -397,3 +397,21 @@ fn main() {
     }
     println!("ok");
 }
+
+/// Every scenario used correctly, as tests inside libtest's harness (run in
+/// parallel, on the harness's threads): `racecheck test -p std-sync`.
+#[cfg(test)]
+mod harness {
+    macro_rules! silent {
+        ($($name:ident),* $(,)?) => {$(
+            #[test]
+            fn $name() {
+                super::scenarios::$name(false);
+            }
+        )*};
+    }
+    silent!(
+        spawn_join, scope, mutex_contended, rwlock, condvar, barrier, once, channel, atomics_and_fences,
+        arc_drop_elsewhere, extras, park_unpark,
+    );
+}
