@@ -182,13 +182,19 @@ mod scenarios {
     pub fn channel(racy: bool) {
         let (tx, rx) = mpsc::channel::<Box<Shared>>();
         let t = thread::spawn(move || {
-            for _ in 0..ROUNDS {
+            for i in 0..ROUNDS {
                 let s = Box::new(Shared::new());
                 s.bump();
                 let raw: *const Shared = &*s;
                 tx.send(s).unwrap();
-                if racy {
-                    unsafe { (*raw).bump() }; // after sending it away
+                if racy && i < 5 {
+                    // After sending it away. The pause keeps this sender from
+                    // running far ahead: the receiver's later loads of the
+                    // channel's tail would then (really) order this write
+                    // before its own, and no execution-based detector could
+                    // see the race.
+                    thread::sleep(std::time::Duration::from_millis(1));
+                    unsafe { (*raw).bump() };
                 }
             }
         });
@@ -309,6 +315,9 @@ mod scenarios {
     /// race; std's futex parker has none in practice.) Racy: the data is
     /// written after `unpark`.
     pub fn park_unpark(racy: bool) {
+        // A token left by earlier scenarios (std's channels unpark their
+        // receivers) would let the first park return at once.
+        thread::park_timeout(std::time::Duration::ZERO);
         for _ in 0..ROUNDS / 20 {
             let s = Arc::new(Shared::new());
             let s2 = Arc::clone(&s);
@@ -330,6 +339,7 @@ mod scenarios {
             t.join().unwrap();
         }
         // park_timeout with a token already there returns at once.
+        thread::park_timeout(std::time::Duration::ZERO);
         let s = Arc::new(Shared::new());
         let s2 = Arc::clone(&s);
         let parker = thread::current();
