@@ -449,6 +449,18 @@ fn forked_children_keep_working() {
 }
 
 #[test]
+fn fixed_twins_of_fork_and_panic_are_silent() {
+    assert_silent_with("faults", &["panic", "joined"]);
+    let mut c = racecheck();
+    c.args(["run", "-p", "faults", "--", "fork", "4", "joined"]);
+    let o = run(c);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("fork: 4 children silent"), "{out}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+}
+
+#[test]
 fn signal_handlers_running_annotated_code_neither_deadlock_nor_race() {
     // Handlers interrupt every thread, including threads std is starting.
     for _ in 0..3 {

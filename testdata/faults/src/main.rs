@@ -7,6 +7,9 @@
 //! working, no runtime lock left held by a vanished thread); the parent
 //! checks every child's status and itself stays silent.
 //!
+//! `joined` makes `fork` and `panic` the fixed twins: the racing threads
+//! are ordered by `join`, every child exits 0 and nothing is reported.
+//!
 //! `faults panic`: a thread panics deep inside annotated code, catches it,
 //! then races; its report shows only the frames it is in at that moment.
 //!
@@ -86,20 +89,26 @@ fn background() -> (Arc<AtomicBool>, Vec<thread::JoinHandle<()>>) {
     (stop, hs)
 }
 
-fn child_races() -> ! {
+/// Two threads bump one counter; `joined`: the first is joined before the
+/// second starts (the fixed twin).
+fn bump_twice(joined: bool) {
     let mut counter = 0u64;
     let (a, b) = (SendPtr(&mut counter), SendPtr(&mut counter));
     let t1 = thread::spawn(move || work::bump({ a }.0));
+    if joined {
+        t1.join().unwrap();
+        thread::spawn(move || work::bump({ b }.0)).join().unwrap();
+        return;
+    }
     let t2 = thread::spawn(move || {
         thread::sleep(Duration::from_millis(20));
         work::bump({ b }.0)
     });
     t1.join().unwrap();
     t2.join().unwrap();
-    std::process::exit(0)
 }
 
-fn fork(n: usize) {
+fn fork(n: usize, joined: bool) {
     let (stop, hs) = background();
     let mut reported = 0;
     for _ in 0..n {
@@ -108,7 +117,8 @@ fn fork(n: usize) {
         // allocation): the runtime's locks are handed over intact.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            child_races();
+            bump_twice(joined);
+            std::process::exit(0);
         }
         assert!(pid > 0, "fork failed");
         let mut status = 0;
@@ -117,14 +127,19 @@ fn fork(n: usize) {
         unsafe { libc::waitpid(pid, &mut status, 0) };
         assert!(start.elapsed() < Duration::from_secs(60), "child took too long");
         assert!(libc::WIFEXITED(status), "child ended by signal: {status:#x}");
-        assert_eq!(libc::WEXITSTATUS(status), 66, "the child must report its race and exit 66");
+        let expect = if joined { 0 } else { 66 };
+        assert_eq!(libc::WEXITSTATUS(status), expect, "the child must report its race (66), or, joined, nothing (0)");
         reported += 1;
     }
     stop.store(true, Release);
     for h in hs {
         h.join().unwrap();
     }
-    println!("fork: {reported} children reported their race");
+    if joined {
+        println!("fork: {reported} children silent");
+    } else {
+        println!("fork: {reported} children reported their race");
+    }
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {
@@ -170,7 +185,7 @@ fn signal() {
 /// A thread panics five annotated frames down and catches it; then it races
 /// with another thread. Its report must show only the frames it is in
 /// now: unwinding popped the others.
-fn panic_then_race() {
+fn panic_then_race(joined: bool) {
     let mut counter = 0u64;
     let mut scratch = 0u64;
     let (a, b, s) = (SendPtr(&mut counter), SendPtr(&mut counter), SendPtr(&mut scratch));
@@ -181,23 +196,29 @@ fn panic_then_race() {
         assert!(caught.is_err());
         work::bump(a.0);
     });
+    if joined {
+        t1.join().unwrap();
+    }
     let t2 = thread::spawn(move || {
         thread::sleep(Duration::from_millis(50));
         work::bump({ b }.0)
     });
-    t1.join().unwrap();
+    if !joined {
+        t1.join().unwrap();
+    }
     t2.join().unwrap();
-    println!("panic: caught, then raced");
+    println!("panic: caught, then {}", if joined { "ordered" } else { "raced" });
 }
 
 fn main() {
-    let what = std::env::args().nth(1).unwrap_or_default();
-    match what.as_str() {
-        "fork" => fork(std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(20)),
+    let args: Vec<String> = std::env::args().collect();
+    let joined = args.iter().any(|a| a == "joined");
+    match args.get(1).map(String::as_str).unwrap_or_default() {
+        "fork" => fork(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20), joined),
         "signal" => signal(),
-        "panic" => panic_then_race(),
+        "panic" => panic_then_race(joined),
         _ => {
-            eprintln!("usage: faults fork N | faults signal | faults panic");
+            eprintln!("usage: faults fork N [joined] | faults signal | faults panic [joined]");
             std::process::exit(2);
         }
     }
