@@ -190,21 +190,21 @@ fn panic_then_race(joined: bool) {
     let mut scratch = 0u64;
     let (a, b, s) = (SendPtr(&mut counter), SendPtr(&mut counter), SendPtr(&mut scratch));
     std::panic::set_hook(Box::new(|_| {}));
-    let t1 = thread::spawn(move || {
+    let mut t1 = Some(thread::spawn(move || {
         let (a, s) = ({ a }, { s });
         let caught = std::panic::catch_unwind(|| work::deep_panic(5, s.0));
         assert!(caught.is_err());
         work::bump(a.0);
-    });
+    }));
     if joined {
-        t1.join().unwrap();
+        t1.take().into_iter().for_each(|t| t.join().unwrap());
     }
     let t2 = thread::spawn(move || {
         thread::sleep(Duration::from_millis(50));
         work::bump({ b }.0)
     });
-    if !joined {
-        t1.join().unwrap();
+    if let Some(t) = t1 {
+        t.join().unwrap();
     }
     t2.join().unwrap();
     println!("panic: caught, then {}", if joined { "ordered" } else { "raced" });
