@@ -289,7 +289,10 @@ fn test(mut a: TestArgs) -> Result<i32, Error> {
     session.quiet_stdout = a.output.format != formats::Format::Text && a.output.output_file.is_none();
     cargo_args.push("--no-run".into());
     let artifacts = session.build("test", &cargo_args)?;
-    let tests: Vec<_> = artifacts.iter().filter(|x| x.is_test).collect();
+    // cargo reports artifacts as they finish building; run (and summarise)
+    // them in a stable order instead.
+    let mut tests: Vec<_> = artifacts.iter().filter(|x| x.is_test).collect();
+    tests.sort_by(|x, y| (&x.name, &x.executable).cmp(&(&y.name, &y.executable)));
     let (mut races, mut racy, mut racy_tests, mut failed, mut crashed) = (0u64, vec![], vec![], vec![], vec![]);
     for t in &tests {
         eprintln!("racecheck: running {} ({})", t.name, t.executable.display());
