@@ -151,12 +151,19 @@ impl History {
 
     /// Append a frame entry; `stack` is the stack before the new frame.
     pub fn push_enter(&self, frame: Frame, stack: &[Frame]) {
-        if self.pos() & (PART - 1) == PART - 1 {
+        let mut p = self.pos.load(Relaxed);
+        if p & (PART - 1) == PART - 1 {
             // Keep both words in one part so a replay never starts between them.
-            self.push(Event::Pad, stack);
+            p = self.push(Event::Pad, stack) + 1;
         }
-        self.push(Event::Enter(frame.func), stack);
-        self.push(Event::EnterPc(frame.caller_pc), stack);
+        if p & (PART - 1) == 0 {
+            self.snapshot(p, stack);
+        }
+        // Both words, then one publication of the new position.
+        let mask = self.capacity() - 1;
+        self.events[(p & mask) as usize].store(Event::Enter(frame.func).encode(), Relaxed);
+        self.events[((p + 1) & mask) as usize].store(Event::EnterPc(frame.caller_pc).encode(), Relaxed);
+        self.pos.store(p + 2, Release);
     }
 
     #[cold]

@@ -259,7 +259,11 @@ pub fn exit() -> bool {
     with_state(|st| {
         st.history.push(Event::Exit, &st.stack);
         st.stack.pop();
-        st.stack.is_empty() && st.info.pending_test_races.swap(0, Relaxed) > 0
+        // A plain load first: the swap is a locked instruction, and leaving
+        // the outermost frame is common (every call from unannotated code).
+        st.stack.is_empty()
+            && st.info.pending_test_races.load(Relaxed) > 0
+            && st.info.pending_test_races.swap(0, Relaxed) > 0
     })
     .unwrap_or(false)
 }
