@@ -30,8 +30,10 @@ pub const ENV_INSTRUMENT: &str = "__RACECHECK_INSTRUMENT";
 
 const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
 
-/// Version of what the wrapper records beside each crate; see `cargo.rs`.
-pub const RECORD_VERSION: u32 = 2;
+/// Version of what the wrapper adds and records; part of the rustflags (see
+/// `cargo.rs`), so a target dir built by an older wrapper rebuilds once.
+/// 3: `harness = false` benches and tests are linked as final artifacts.
+pub const RECORD_VERSION: u32 = 3;
 
 /// What the wrapper needs to know about one rustc invocation.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -111,7 +113,9 @@ impl Invocation {
         if !self.has_debuginfo {
             extra.push("-Cdebuginfo=line-tables-only".to_string());
         }
-        let is_final = self.is_test || self.crate_types.iter().any(|t| t == "bin");
+        // rustc's default crate type is `bin`: cargo passes none for a
+        // bench or test target with `harness = false`.
+        let is_final = self.is_test || self.crate_types.is_empty() || self.crate_types.iter().any(|t| t == "bin");
         if is_final && self.links_racecheck {
             extra.extend(link_args.iter().map(|a| format!("-Clink-arg={a}")));
             // A target that never uses racecheck would not link it, yet its
@@ -245,6 +249,9 @@ mod tests {
         assert!(!lib.extra_args(&["W".into()]).0.contains(&"-Clink-arg=W".to_string()));
         let test = inv("--crate-name l --test --target x --extern racecheck=/r.rlib");
         assert!(test.extra_args(&["W".into()]).0.contains(&"-Clink-arg=W".to_string()));
+        // A `harness = false` bench: no --crate-type at all, so a binary.
+        let bench = inv("--crate-name hook benches/hook.rs --target x --extern racecheck=/r.rlib");
+        assert!(bench.extra_args(&["W".into()]).0.contains(&"-Clink-arg=W".to_string()));
         let other = inv("--crate-name b --crate-type bin --target x");
         assert!(!other.extra_args(&["W".into()]).0.contains(&"-Clink-arg=W".to_string()));
     }

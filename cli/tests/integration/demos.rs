@@ -580,3 +580,16 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     let bad = serde_json::json!({"version": "2.1.0", "runs": [{"results": []}]});
     assert!(!schema_errors(&schema, &bad).is_empty(), "a run without a tool is invalid SARIF");
 }
+
+#[test]
+fn a_bench_with_its_own_main_is_linked_with_the_runtime() {
+    // `harness = false` (criterion's way): cargo gives rustc no crate type.
+    let mut c = racecheck();
+    c.args(["test", "-p", "testcrate", "--bench", "handmade"]);
+    let o = run(c);
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("handmade bench: 4000"), "{out}");
+    assert!(!err.contains("racecheck: warning"), "the std wrappers must run:\n{err}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+}
