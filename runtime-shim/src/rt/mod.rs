@@ -338,9 +338,8 @@ pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: Access
             report::race(st, (granule + offset) as usize, len as usize, kind, event, prev);
         }
     }
-    if !st.name_captured && epoch.is_some() && !signal::in_handler() {
-        st.name_captured = true;
-        thread::capture_name(st.info);
+    if epoch.is_some() && !st.name_captured {
+        thread::capture_name_once(st);
     }
 }
 

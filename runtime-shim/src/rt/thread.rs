@@ -155,15 +155,20 @@ fn finish_thread(st: &mut ThreadState) {
     st.dead = true;
 }
 
-/// Remember the name std gave the calling thread (full length, unlike the
-/// 15 bytes the kernel keeps).
-pub fn capture_name(info: &ThreadInfo) {
-    if info.id == 0 {
+/// Remember, once, the name std gave the calling thread (full length,
+/// unlike the 15 bytes the kernel keeps). Never inside a signal handler:
+/// std's handle for the thread may not exist yet (see `signal`).
+pub fn capture_name_once(st: &mut ThreadState) {
+    if st.name_captured || super::signal::in_handler() {
+        return;
+    }
+    st.name_captured = true;
+    if st.info.id == 0 {
         return;
     }
     let name = std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned)).ok().flatten();
     if let Some(n) = name {
-        *info.name.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
+        *st.info.name.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
     }
 }
 
@@ -231,10 +236,7 @@ pub unsafe extern "C" fn __wrap_pthread_create(
     let spawn = with_state(|st| {
         // A test thread that only calls annotated code through the threads
         // it spawns is named here, for the report of the test.
-        if !st.name_captured && !super::signal::in_handler() {
-            st.name_captured = true;
-            capture_name(st.info);
-        }
+        capture_name_once(st);
         let mut pcs = [0usize; 24];
         let n = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
         let info = new_info(None, pcs[..n].to_vec(), Some(st.info));
