@@ -8,6 +8,14 @@ use crate::{assert_snapshot, normalise, racecheck, run, stderr, testdata};
 const RACES_FOUND: i32 = 66;
 const SILENT_RUNS: usize = 20;
 
+/// Run the CLI on testdata/ with `args`: exit code, stdout, stderr.
+fn cli(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut c = racecheck();
+    c.args(args);
+    let o = run(c);
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o))
+}
+
 fn run_bin(krate: &str, args: &[&str]) -> (i32, String) {
     let mut c = racecheck();
     c.args(["run", "-p", krate, "--"]).args(args);
@@ -145,11 +153,8 @@ fn std_synchronisation_used_correctly_is_silent() {
 #[test]
 fn std_synchronisation_used_correctly_inside_the_test_harness_is_silent() {
     for _ in 0..3 {
-        let mut c = racecheck();
-        c.args(["test", "-p", "std-sync"]);
-        let o = run(c);
-        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-        assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+        let (code, out, err) = cli(&["test", "-p", "std-sync"]);
+        assert_eq!(code, Some(0), "{out}\n{err}");
         assert!(out.contains("test result: ok. 12 passed"), "{out}");
         assert!(!err.contains("DATA RACE"), "{err}");
     }
@@ -438,11 +443,8 @@ fn fixed_twins_of_the_fault_demos_are_silent() {
 fn forked_children_keep_working() {
     // Background threads hold runtime locks at random moments; every child
     // must still report its own race (exit 66) instead of deadlocking.
-    let mut c = racecheck();
-    c.args(["run", "-p", "faults", "--", "fork", "6"]);
-    let o = run(c);
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-    assert_eq!(o.status.code(), Some(RACES_FOUND), "{out}\n{err}");
+    let (code, out, err) = cli(&["run", "-p", "faults", "--", "fork", "6"]);
+    assert_eq!(code, Some(RACES_FOUND), "{out}\n{err}");
     assert!(out.contains("fork: 6 children reported their race"), "{out}\n{err}");
     assert_eq!(err.matches("WARNING: DATA RACE").count(), 6, "{err}");
     assert!(err.contains("racecheck: found 6 data race(s)"), "{err}");
@@ -451,11 +453,8 @@ fn forked_children_keep_working() {
 #[test]
 fn fixed_twins_of_fork_and_panic_are_silent() {
     assert_silent_with("faults", &["panic", "joined"]);
-    let mut c = racecheck();
-    c.args(["run", "-p", "faults", "--", "fork", "4", "joined"]);
-    let o = run(c);
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let (code, out, err) = cli(&["run", "-p", "faults", "--", "fork", "4", "joined"]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("fork: 4 children silent"), "{out}");
     assert!(!err.contains("DATA RACE"), "{err}");
 }
@@ -464,11 +463,8 @@ fn fixed_twins_of_fork_and_panic_are_silent() {
 fn signal_handlers_running_annotated_code_neither_deadlock_nor_race() {
     // Handlers interrupt every thread, including threads std is starting.
     for _ in 0..3 {
-        let mut c = racecheck();
-        c.args(["run", "-p", "faults", "--", "signal"]);
-        let o = run(c);
-        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-        assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+        let (code, out, err) = cli(&["run", "-p", "faults", "--", "signal"]);
+        assert_eq!(code, Some(0), "{out}\n{err}");
         assert!(out.contains("handlers ran annotated code"), "{out}");
         assert!(!err.contains("DATA RACE"), "{err}");
     }
@@ -478,11 +474,8 @@ fn signal_handlers_running_annotated_code_neither_deadlock_nor_race() {
 fn two_thousand_tests_one_racy() {
     // Tests that only call annotated code (in threads they spawn): the racy
     // one fails in libtest's output, the 1,999 others pass.
-    let mut c = racecheck();
-    c.args(["test", "-p", "many-tests"]);
-    let o = run(c);
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    let (code, out, err) = cli(&["test", "-p", "many-tests"]);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
     assert!(out.contains("test result: FAILED. 1999 passed; 1 failed"), "{out}");
     assert!(out.contains("test generated::t1234 ... FAILED"), "{out}");
     assert!(out.contains("race detected during execution of test"), "{out}");
@@ -516,11 +509,9 @@ fn schema_errors(schema_path: &std::path::Path, instance: &serde_json::Value) ->
 }
 
 fn format_output(args: &[&str]) -> String {
-    let mut c = racecheck();
-    c.args(args);
-    let o = run(c);
-    assert_eq!(o.status.code(), Some(RACES_FOUND), "{}", stderr(&o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    let (code, out, err) = cli(args);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
+    out
 }
 
 #[test]
@@ -584,11 +575,8 @@ fn sarif_output_is_valid_sarif_2_1_0() {
 #[test]
 fn a_bench_with_its_own_main_is_linked_with_the_runtime() {
     // `harness = false` (criterion's way): cargo gives rustc no crate type.
-    let mut c = racecheck();
-    c.args(["test", "-p", "testcrate", "--bench", "handmade"]);
-    let o = run(c);
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let (code, out, err) = cli(&["test", "-p", "testcrate", "--bench", "handmade"]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("handmade bench: 4000"), "{out}");
     assert!(!err.contains("racecheck: warning"), "the std wrappers must run:\n{err}");
     assert!(!err.contains("DATA RACE"), "{err}");
