@@ -17,10 +17,10 @@ fn cli(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 fn run_bin(krate: &str, args: &[&str]) -> (i32, String) {
-    let mut c = racecheck();
-    c.args(["run", "-p", krate, "--"]).args(args);
-    let o = run(c);
-    (o.status.code().unwrap_or(-1), stderr(&o))
+    let mut all = vec!["run", "-p", krate, "--"];
+    all.extend_from_slice(args);
+    let (code, _, err) = cli(&all);
+    (code.unwrap_or(-1), err)
 }
 
 /// The executable `racecheck run -p krate` built.
@@ -286,20 +286,14 @@ fn machine_readable_formats() {
 #[test]
 fn races_found_before_a_crash_or_exit_are_kept() {
     // `static mut X`: a single-letter static is checked too.
-    let mut c = racecheck();
-    c.args(["run", "-p", "crash-after-race", "--", "abort"]);
-    let o = run(c);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    let (code, _, err) = cli(&["run", "-p", "crash-after-race", "--", "abort"]);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
     assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
     assert!(err.contains("was killed by signal 6 (SIGABRT)"), "{err}");
     assert!(err.contains("racecheck: found 1 data race(s)"), "{err}");
     // process::exit runs the exit handler: the summary is printed.
-    let mut c = racecheck();
-    c.args(["run", "-p", "crash-after-race", "--", "exit"]);
-    let o = run(c);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    let (code, _, err) = cli(&["run", "-p", "crash-after-race", "--", "exit"]);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
     assert!(err.contains("Found 1 data race(s)"), "{err}");
 }
 
@@ -320,11 +314,8 @@ fn suppressed_races_are_not_reported() {
 /// Load: run the release build of testdata/stress and return its
 /// "<what> <n>: VmHWM: <kB> kB" line.
 fn stress(what: &str, n: &str) -> String {
-    let mut c = racecheck();
-    c.args(["run", "--release", "-p", "stress", "--", what, n]);
-    let o = run(c);
-    let (out, err) = (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o));
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (code, out, err) = cli(&["run", "--release", "-p", "stress", "--", what, n]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("DATA RACE"), "{err}");
     out
 }

@@ -46,12 +46,6 @@ fn test_thread(t: &'static ThreadInfo) -> Option<&'static ThreadInfo> {
     (last.id == 0).then_some(last)
 }
 
-fn current_name() -> Option<String> {
-    if super::signal::in_handler() {
-        return None; // see `signal`: std's handle may not exist yet
-    }
-    std::panic::catch_unwind(|| std::thread::current().name().map(str::to_owned)).ok().flatten()
-}
 /// Serialises reports and holds the stack pairs already reported.
 static REPORTED: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
 
@@ -251,8 +245,10 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
             if test.id != st.info.id {
                 st.info.pending_test_races.fetch_add(1, AcqRel);
             }
+            if test.id == st.info.id {
+                super::thread::capture_name_once(st);
+            }
             let name = test.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let name = name.or_else(|| (test.id == st.info.id).then(current_name).flatten());
             if let Some(name) = name {
                 RACY_TESTS.lock().unwrap_or_else(|e| e.into_inner()).insert(name);
             }

@@ -89,46 +89,46 @@ fn symbols() -> &'static Symbols {
         }
         objects.sort();
         tls.sort();
-        Symbols { bias: load_bias(), objects, tls, tls_block: tls_segment() }
+        let (bias, tls_block) = main_program();
+        Symbols { bias, objects, tls, tls_block }
     })
 }
 
-fn load_bias() -> usize {
-    unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, _size: usize, out: *mut libc::c_void) -> i32 {
-        // SAFETY: dl_iterate_phdr passes a valid `info`; `out` is our usize.
-        unsafe { *(out as *mut usize) = (*info).dlpi_addr as usize };
-        1 // the main program comes first; stop there
-    }
-    let mut bias = 0usize;
-    // SAFETY: the callback only writes our local through `out`.
-    unsafe { libc::dl_iterate_phdr(Some(first), (&mut bias as *mut usize).cast()) };
-    bias
-}
-
-/// The executable's PT_TLS segment, placed as glibc places the first
-/// module's block: `offset = roundup(memsz - firstbyte, align) + firstbyte`
-/// below the thread pointer, `firstbyte = -vaddr mod align`.
-fn tls_segment() -> Option<(usize, usize)> {
+/// What the dynamic loader says about the main program (the first module
+/// `dl_iterate_phdr` reports): its load bias, and its PT_TLS segment placed
+/// as glibc places the first module's block, `(offset below the thread
+/// pointer, size)` with `offset = roundup(memsz - firstbyte, align) +
+/// firstbyte` and `firstbyte = -vaddr mod align`.
+fn main_program() -> (usize, Option<(usize, usize)>) {
+    type Out = (usize, Option<(usize, usize)>);
     unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, _size: usize, out: *mut libc::c_void) -> i32 {
         // SAFETY: dl_iterate_phdr passes a valid `info` whose `dlpi_phdr`
-        // has `dlpi_phnum` entries; `out` is our Option.
+        // has `dlpi_phnum` entries; `out` is our `Out`.
         unsafe {
             let info = &*info;
+            let out = &mut *(out as *mut Out);
+            out.0 = info.dlpi_addr as usize;
             let phdrs = std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
             if let Some(p) = phdrs.iter().find(|p| p.p_type == libc::PT_TLS) {
                 let align = (p.p_align as usize).max(1);
                 let memsz = p.p_memsz as usize;
                 let firstbyte = (p.p_vaddr as usize).wrapping_neg() & (align - 1);
                 let offset = (memsz - firstbyte).div_ceil(align) * align + firstbyte;
-                *(out as *mut Option<(usize, usize)>) = Some((offset, memsz));
+                out.1 = Some((offset, memsz));
             }
         }
         1 // the main program comes first; stop there
     }
-    let mut seg: Option<(usize, usize)> = None;
+    let mut out: Out = (0, None);
     // SAFETY: the callback only writes our local through `out`.
-    unsafe { libc::dl_iterate_phdr(Some(first), (&mut seg as *mut Option<(usize, usize)>).cast()) };
-    seg
+    unsafe { libc::dl_iterate_phdr(Some(first), (&mut out as *mut Out).cast()) };
+    out
+}
+
+/// The entry of a sorted `(start, size, name)` list whose range holds `off`.
+fn containing(list: &[(usize, usize, String)], off: usize) -> Option<&(usize, usize, String)> {
+    let i = list.partition_point(|(start, _, _)| *start <= off);
+    list.get(i.checked_sub(1)?).filter(|(start, size, _)| off < start + size)
 }
 
 /// Is `addr` in the thread-local block of the thread whose thread pointer is
@@ -141,20 +141,16 @@ pub fn thread_local(addr: usize, tp: usize) -> Option<(Option<String>, usize, us
     if addr < block || addr >= block + memsz {
         return None;
     }
-    let off = addr - block;
-    let i = s.tls.partition_point(|(start, _, _)| *start <= off);
-    match s.tls.get(i.wrapping_sub(1)) {
-        Some((start, size, name)) if off < start + size => Some((Some(name.clone()), block + start, *size)),
-        _ => Some((None, block, memsz)),
+    match containing(&s.tls, addr - block) {
+        Some((start, size, name)) => Some((Some(name.clone()), block + start, *size)),
+        None => Some((None, block, memsz)),
     }
 }
 
 /// The static holding `addr`: `(name, start, size)`.
 pub fn global(addr: usize) -> Option<(String, usize, usize)> {
     let s = symbols();
-    let a = addr.checked_sub(s.bias)?;
-    let i = s.objects.partition_point(|(start, _, _)| *start <= a);
-    let (start, size, name) = s.objects.get(i.checked_sub(1)?)?;
-    (a < start + size).then(|| (name.clone(), start + s.bias, *size))
+    let (start, size, name) = containing(&s.objects, addr.checked_sub(s.bias)?)?;
+    Some((name.clone(), start + s.bias, *size))
 }
 

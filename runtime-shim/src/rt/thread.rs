@@ -181,24 +181,32 @@ pub fn occupant(slot: Slot, epoch: u64) -> Option<&'static ThreadInfo> {
 
 /// The running thread whose stack holds `addr`.
 pub fn stack_owner(addr: usize) -> Option<&'static ThreadInfo> {
-    let r = registry();
-    r.slots.iter().filter_map(|s| s.occupants.last().map(|(_, t)| *t)).find(|t| {
+    find_running(|t| {
         let (lo, hi) = *t.stack.lock().unwrap_or_else(|e| e.into_inner());
-        t.running.load(Acquire) && lo <= addr && addr < hi
+        (lo <= addr && addr < hi).then_some(t)
     })
 }
 
 /// The running thread whose thread-local storage holds `addr`, with the
 /// variable there when the symbol table names it: `(thread, name, start, size)`.
 pub fn tls_owner(addr: usize) -> Option<(&'static ThreadInfo, Option<String>, usize, usize)> {
-    let r = registry();
-    r.slots.iter().filter_map(|s| s.occupants.last().map(|(_, t)| *t)).find_map(|t| {
+    find_running(|t| {
         let tp = t.thread_pointer.load(Acquire);
-        if !t.running.load(Acquire) || tp == 0 {
+        if tp == 0 {
             return None;
         }
         super::symbolize::thread_local(addr, tp).map(|(name, start, size)| (t, name, start, size))
     })
+}
+
+/// The first answer `f` gives for a thread that is running now.
+fn find_running<R>(mut f: impl FnMut(&'static ThreadInfo) -> Option<R>) -> Option<R> {
+    let r = registry();
+    r.slots
+        .iter()
+        .filter_map(|s| s.occupants.last().map(|(_, t)| *t))
+        .filter(|t| t.running.load(Acquire))
+        .find_map(&mut f)
 }
 
 pub fn history(slot: Slot) -> Option<&'static History> {
