@@ -226,7 +226,13 @@ pub struct Verdict {
 
 /// Check `cur` against the granule's `cells`. `happens_before(cell)` answers
 /// whether the cell's access happens before the current thread's present.
-/// `victim` picks a cell to evict when all are busy.
+/// When every cell is busy, an access that happens before the current one
+/// is evicted first: anything ordered after the current access is ordered
+/// after it too, so only an unordered later read of a write is lost, where
+/// evicting a concurrent access would lose races with later writes. It also
+/// keeps cells stable when several threads read what one thread wrote (each
+/// reader's own access stays, and its next read takes the fast path).
+/// `victim` picks among concurrent cells otherwise.
 #[inline]
 pub fn check(
     cells: &[Cell; CELLS],
@@ -238,6 +244,7 @@ pub fn check(
     let mut store_at = None;
     let mut empty = None;
     let mut clear = 0u8;
+    let mut ordered = None;
     for (i, &old) in cells.iter().enumerate() {
         if old.is_empty() {
             empty.get_or_insert(i);
@@ -256,6 +263,9 @@ pub fn check(
             continue;
         }
         let hb = happens_before(old);
+        if hb {
+            ordered.get_or_insert(i);
+        }
         if !hb && race.is_none() && old.conflicts_with(cur) {
             race = Some(old);
         }
@@ -268,6 +278,7 @@ pub fn check(
     let store_at = store_at
         .or(empty)
         .or_else(|| (0..CELLS).find(|i| clear >> i & 1 == 1))
+        .or(ordered)
         .unwrap_or(victim % CELLS);
     clear &= !(1 << store_at);
     Verdict { store_at, clear, race }
@@ -356,6 +367,26 @@ mod tests {
         let v = check(&cells, c(2, 3, 0, 8, Write), |_| false, 1);
         assert_eq!(v.race, Some(cells[1]));
         assert_eq!(v.store_at, 0, "own cell reused");
+    }
+
+    #[test]
+    fn full_cells_evict_an_ordered_access_first() {
+        use AccessKind::*;
+        // Thread 1 wrote, then threads 2 and 3 read it after a join: the
+        // write is ordered before both reads, the reads are concurrent.
+        let init = c(1, 4, 0, 8, Write);
+        let reader2 = c(2, 9, 0, 8, Read);
+        let hb = |x: Cell| x == init;
+        for victim in 0..4 {
+            let v = check(&[init, reader2], c(3, 5, 0, 8, Read), hb, victim);
+            assert_eq!((v.race, v.store_at, v.clear), (None, 0, 0), "victim {victim}: the write goes, reader 2 stays");
+            let v = check(&[reader2, init], c(3, 5, 0, 8, Read), hb, victim);
+            assert_eq!(v.store_at, 1, "victim {victim}");
+        }
+        // With nothing ordered, `victim` decides.
+        let (a, b) = (c(1, 4, 0, 8, Read), c(2, 9, 0, 8, Read));
+        assert_eq!(check(&[a, b], c(3, 5, 0, 8, Read), |_| false, 1).store_at, 1);
+        assert_eq!(check(&[a, b], c(3, 5, 0, 8, Read), |_| false, 2).store_at, 0);
     }
 
     #[test]

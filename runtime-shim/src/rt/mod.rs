@@ -76,6 +76,8 @@ pub struct ThreadState {
     pub name_captured: bool,
     pub stack_lo: usize,
     pub stack_hi: usize,
+    /// Runs of first accesses, for huge-page shadow (`shadow::note_fresh`).
+    pub density: shadow::Density,
 }
 
 impl ThreadState {
@@ -320,6 +322,14 @@ pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: Access
     for (granule, offset, len) in rules::split(addr as u64, size as u64) {
         let Some(cells) = shadow::cells(granule as usize) else { continue };
         let snapshot: [Cell; CELLS] = std::array::from_fn(|i| Cell::from_raw(cells[i].load(Relaxed)));
+        if snapshot.iter().all(|c| c.is_empty()) {
+            // Memory no one has touched (since it was allocated): nothing to
+            // check, the access takes the first cell.
+            let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
+            cells[0].store(Cell::new(st.slot, e, offset, len, kind).raw(), Relaxed);
+            shadow::note_fresh(&mut st.density, granule as usize);
+            continue;
+        }
         let probe = Cell::new(st.slot, st.history.pos(), offset, len, kind);
         if snapshot.iter().any(|&c| rules::is_same_access(c, probe, st.epoch_start)) {
             continue;

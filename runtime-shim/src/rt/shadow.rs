@@ -6,6 +6,14 @@
 //! `MAP_NORESERVE`, so only touched pages cost memory (2 × 8 bytes of shadow
 //! per 8 bytes of application memory). Lookups take no lock and hash nothing;
 //! a missing chunk is installed with one compare-exchange.
+//!
+//! Page faults on fresh shadow cost more than the checks themselves when a
+//! program sweeps through new memory (two faults per 4 KiB page: the fast
+//! path's read maps the zero page, the first write copies it). So a chunk
+//! whose memory a thread is seen to use densely — many first accesses in a
+//! row inside it — is advised to use transparent huge pages: one fault per
+//! 2 MiB from then on. Sparse use never trips it and keeps 4 KiB pages
+//! (`shadow_huge_pages=0` turns it off).
 
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
@@ -19,6 +27,12 @@ const CHUNK_LOG: u32 = 22;
 const L1_LEN: usize = 1 << (ADDRESS_BITS - CHUNK_LOG);
 const GRANULES_PER_CHUNK: usize = 1 << (CHUNK_LOG - 3);
 const CHUNK_BYTES: usize = GRANULES_PER_CHUNK * CELLS * 8;
+/// Chunks are aligned to this, so huge pages can back them.
+const HUGE_PAGE: usize = 2 << 20;
+/// First accesses to fresh granules of one chunk, in a row on one thread,
+/// after which the chunk is taken to be in dense use: 512 granules are
+/// 4 KiB of application memory, two pages of shadow.
+const DENSE_AFTER: u32 = 512;
 
 type Chunk = AtomicU64;
 
@@ -101,10 +115,7 @@ pub fn cells(addr: usize) -> Option<&'static [AtomicU64; CELLS]> {
 #[cold]
 #[inline(never)]
 fn install_chunk(slot: &AtomicPtr<Chunk>) -> Option<*mut Chunk> {
-    let fresh = map_noreserve(CHUNK_BYTES) as *mut Chunk;
-    if fresh.is_null() {
-        return None;
-    }
+    let fresh = map_aligned_chunk()?;
     match slot.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
         Ok(_) => Some(fresh),
         Err(winner) => {
@@ -112,6 +123,66 @@ fn install_chunk(slot: &AtomicPtr<Chunk>) -> Option<*mut Chunk> {
             unsafe { libc::munmap(fresh.cast(), CHUNK_BYTES) };
             Some(winner)
         }
+    }
+}
+
+/// A fresh chunk mapping, aligned to `HUGE_PAGE` so that it can later be
+/// backed by huge pages: map more than needed and trim both ends.
+fn map_aligned_chunk() -> Option<*mut Chunk> {
+    let raw = map_noreserve(CHUNK_BYTES + HUGE_PAGE) as usize;
+    if raw == 0 {
+        return None;
+    }
+    let start = (raw + HUGE_PAGE - 1) & !(HUGE_PAGE - 1);
+    let end = start + CHUNK_BYTES;
+    // SAFETY: both trimmed ranges lie inside our own fresh mapping, outside
+    // the part kept.
+    unsafe {
+        if start > raw {
+            libc::munmap(raw as *mut libc::c_void, start - raw);
+        }
+        if raw + CHUNK_BYTES + HUGE_PAGE > end {
+            libc::munmap(end as *mut libc::c_void, raw + CHUNK_BYTES + HUGE_PAGE - end);
+        }
+    }
+    Some(start as *mut Chunk)
+}
+
+/// One thread's run of first accesses to fresh granules (see module docs).
+#[derive(Default)]
+pub struct Density {
+    chunk: usize,
+    fresh: u32,
+}
+
+/// Note a first access to a granule whose cells were all empty; the chunk
+/// turns to huge pages once the thread has made `DENSE_AFTER` of them in a
+/// row inside it.
+#[inline(always)]
+pub fn note_fresh(d: &mut Density, addr: usize) {
+    let chunk = addr >> CHUNK_LOG;
+    if d.chunk != chunk {
+        d.chunk = chunk;
+        d.fresh = 0;
+    }
+    d.fresh += 1;
+    if d.fresh == DENSE_AFTER {
+        make_dense(chunk);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn make_dense(index: usize) {
+    if !super::runtime().options.shadow_huge_pages || index >= L1_LEN {
+        return;
+    }
+    let l1 = L1.load(Relaxed);
+    // SAFETY: as in `cells`; `index` is in range.
+    let chunk = unsafe { (*l1.add(index)).load(Acquire) };
+    if !chunk.is_null() {
+        // SAFETY: the chunk's own mapping; advice does not change contents.
+        unsafe { libc::madvise(chunk.cast(), CHUNK_BYTES, libc::MADV_HUGEPAGE) };
     }
 }
 

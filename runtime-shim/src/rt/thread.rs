@@ -130,6 +130,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         name_captured: false,
         stack_lo,
         stack_hi,
+        density: Default::default(),
     }))
 }
 
