@@ -33,7 +33,8 @@ const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
 /// Version of what the wrapper adds and records; part of the rustflags (see
 /// `cargo.rs`), so a target dir built by an older wrapper rebuilds once.
 /// 3: `harness = false` benches and tests are linked as final artifacts.
-pub const RECORD_VERSION: u32 = 3;
+/// 4: nothing is stripped (`-Cstrip=none`).
+pub const RECORD_VERSION: u32 = 4;
 
 /// What the wrapper needs to know about one rustc invocation.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -113,6 +114,11 @@ impl Invocation {
         if !self.has_debuginfo {
             extra.push("-Cdebuginfo=line-tables-only".to_string());
         }
+        // Cargo's release profile strips debuginfo from binaries that were
+        // built without it: that would take the line tables just added, and
+        // with them every frame outside annotated code (allocation sites,
+        // thread creation). Later `-C` options win.
+        extra.push("-Cstrip=none".to_string());
         // rustc's default crate type is `bin`: cargo passes none for a
         // bench or test target with `harness = false`.
         let is_final = self.is_test || self.crate_types.is_empty() || self.crate_types.iter().any(|t| t == "bin");
@@ -226,6 +232,7 @@ mod tests {
         assert!(extra.contains(&"-Cpasses=tsan".to_string()));
         assert!(extra.contains(&"-Clink-arg=-Wl,--wrap=pthread_create".to_string()));
         assert!(!extra.iter().any(|a| a.starts_with("-Cdebuginfo")), "cargo's debuginfo kept");
+        assert!(extra.contains(&"-Cstrip=none".to_string()), "release profile's strip undone");
     }
 
     #[test]

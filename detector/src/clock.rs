@@ -82,6 +82,14 @@ impl VClock {
         self.0.extend_from_slice(&other.0);
     }
 
+    /// Replace this clock by the components in `slice` (index = slot),
+    /// reusing the allocation.
+    pub fn assign_slice(&mut self, slice: &[Epoch]) {
+        self.0.clear();
+        self.0.extend_from_slice(slice);
+        self.normalize();
+    }
+
     pub fn clear(&mut self) {
         self.0.clear();
     }
@@ -165,6 +173,10 @@ mod tests {
         b.assign(&a);
         assert_eq!(a, b);
         b.clear();
+        assert!(b.is_empty());
+        b.assign_slice(&[2, 0, 4, 0, 0]);
+        assert_eq!(b, vc(&[2, 0, 4]), "trailing zeroes dropped");
+        b.assign_slice(&[0, 0]);
         assert!(b.is_empty());
     }
 }

@@ -342,6 +342,22 @@ fn a_billion_checked_accesses() {
 }
 
 #[test]
+fn lock_free_ring_reusing_sync_objects_is_silent_and_its_relaxed_twin_is_not() {
+    // Both threads hammer the same few objects (the lock-free load path
+    // races with writers) while freed messages recycle objects at reused
+    // addresses.
+    for _ in 0..3 {
+        stress("ring", "200000");
+    }
+    let (code, _, err) = cli(&["run", "--release", "-p", "stress", "--", "ring-relaxed", "2000"]);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
+    assert!(err.contains("stress::produce()") && err.contains("stress::consume()"), "{err}");
+    // A release build keeps its line tables (cargo would strip them), so
+    // frames outside annotated code are shown: the allocation site here.
+    assert!(err.contains("new<stress::Msg>()") && !err.contains("[no frames]"), "{err}");
+}
+
+#[test]
 fn user_global_allocator_is_supported() {
     let (code, err) = run_bin("own-allocator", &["racy"]);
     assert_eq!(code, RACES_FOUND, "{err}");

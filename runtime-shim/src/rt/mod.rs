@@ -31,6 +31,7 @@ pub mod shadow;
 pub mod signal;
 mod stdwrap;
 mod symbolize;
+mod syncs;
 pub mod sys;
 pub mod thread;
 
@@ -78,6 +79,10 @@ pub struct ThreadState {
     pub stack_hi: usize,
     /// Runs of first accesses, for huge-page shadow (`shadow::note_fresh`).
     pub density: shadow::Density,
+    /// Synchronisation objects this thread used last.
+    pub syncs: syncs::Cache,
+    /// Room for a clock read without a lock (`syncs::read`).
+    pub scratch: SyncClock,
 }
 
 impl ThreadState {
@@ -353,53 +358,6 @@ pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: Access
     }
 }
 
-/// Synchronisation objects by address.
-mod syncs {
-    use std::collections::HashMap;
-    use std::hash::{BuildHasherDefault, Hasher};
-    use std::sync::{Mutex, MutexGuard};
-
-    use racecheck_detector::sync::SyncClock;
-
-    #[derive(Default)]
-    pub struct AddrHasher(u64);
-
-    impl Hasher for AddrHasher {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            for &b in bytes {
-                self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
-            }
-        }
-        fn write_usize(&mut self, n: usize) {
-            self.0 = (n as u64 >> 3).wrapping_mul(0x9E3779B97F4A7C15);
-        }
-    }
-
-    type Shard = Mutex<HashMap<usize, SyncClock, BuildHasherDefault<AddrHasher>>>;
-    const SHARDS: usize = 64;
-    static TABLE: [Shard; SHARDS] = [const { Mutex::new(HashMap::with_hasher(BuildHasherDefault::new())) }; SHARDS];
-
-    pub fn shard(addr: usize) -> MutexGuard<'static, HashMap<usize, SyncClock, BuildHasherDefault<AddrHasher>>> {
-        let i = ((addr >> 3).wrapping_mul(0x9E3779B97F4A7C15) >> 58) % SHARDS;
-        TABLE[i].lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Hold every shard across `fork` (see `rt::fork`).
-    pub fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
-        for s in &TABLE {
-            held.push(Box::new(s.lock().unwrap_or_else(|e| e.into_inner())));
-        }
-    }
-
-    /// Forget the object at `addr` (its memory was freed).
-    pub fn remove(addr: usize) {
-        shard(addr).remove(&addr);
-    }
-}
-
 pub use syncs::remove as forget_sync;
 
 /// The global clock of SeqCst operations and fences.
@@ -463,15 +421,17 @@ fn with_sc<R>(seq_cst: bool, f: impl FnOnce(&mut VClock) -> R) -> R {
 
 /// A full acquire of the object at `addr` (lock acquired, thread joined).
 pub fn acquire(st: &mut ThreadState, addr: usize) {
-    if let Some(s) = syncs::shard(addr).get(&addr) {
-        st.clocks.acquire(s);
+    if let Some(s) = syncs::find(&mut st.syncs, addr, false).var() {
+        st.clocks.acquire(s.clock());
     }
 }
 
 /// A full release into the object at `addr` (unlock).
 pub fn release(st: &mut ThreadState, addr: usize) {
     st.refresh();
-    let e = st.clocks.release(syncs::shard(addr).entry(addr).or_default());
+    let mut found = syncs::find(&mut st.syncs, addr, true);
+    let s = found.var().expect("created");
+    let e = st.clocks.release(s.clock());
     st.after(e);
 }
 
@@ -488,49 +448,50 @@ pub enum AtomicOp {
 /// Perform an atomic operation with its happens-before effects. `real` does
 /// the operation and says, for a CAS, whether it succeeded; it runs under the
 /// object's lock so the value read and the clock acquired belong together.
-pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, real: impl FnOnce() -> (T, bool)) -> T {
-    let mut real = Some(real);
+///
+/// `real` runs exactly once, except for a load, which may repeat it (see
+/// `syncs::read`).
+pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: impl FnMut() -> (T, bool)) -> T {
     let out = with_state(|st| {
         let writes = !matches!(op, AtomicOp::Load(_));
         let kind = if writes { AccessKind::AtomicWrite } else { AccessKind::AtomicRead };
         let event = if writes { Event::AtomicWrite(pc as u64) } else { Event::AtomicRead(pc as u64) };
         check_access(st, addr, size, kind, event);
-        let mut shard = syncs::shard(addr);
-        let (value, ok) = (real.take().expect("once"))();
-        match op {
-            AtomicOp::Load(ord) => {
-                if let Some(s) = shard.get(&addr) {
-                    with_sc(ord == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s, ord, sc));
-                }
+        if let AtomicOp::Load(ord @ (LoadOrd::Relaxed | LoadOrd::Acquire)) = op {
+            if let Some((value, _)) = syncs::read(&st.syncs, addr, &mut st.scratch, &mut real) {
+                st.clocks.atomic_load(&st.scratch, ord, &mut VClock::new());
+                return value;
             }
-            AtomicOp::Store(ord) => {
+        }
+        // A load needs an object only if one exists (holding `Absent`, none
+        // can appear before the load is done); everything else creates it.
+        let create = !matches!(op, AtomicOp::Load(_));
+        let mut found = syncs::find(&mut st.syncs, addr, create);
+        let (value, ok) = real();
+        match (op, found.var()) {
+            (AtomicOp::Load(ord), Some(s)) => {
+                with_sc(ord == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s.clock(), ord, sc));
+            }
+            (AtomicOp::Store(ord), Some(s)) => {
                 st.refresh();
-                let s = shard.entry(addr).or_default();
-                let e = with_sc(ord == StoreOrd::SeqCst, |sc| st.clocks.atomic_store(s, ord, sc));
+                let e = with_sc(ord == StoreOrd::SeqCst, |sc| st.clocks.atomic_store(s.clock(), ord, sc));
                 st.after(e);
             }
-            AtomicOp::Rmw(ord) => {
+            (AtomicOp::Rmw(ord), Some(s)) | (AtomicOp::Cas(ord, _), Some(s)) if ok => {
                 st.refresh();
-                let s = shard.entry(addr).or_default();
-                let e = with_sc(ord == RmwOrd::SeqCst, |sc| st.clocks.atomic_rmw(s, ord, sc));
+                let e = with_sc(ord == RmwOrd::SeqCst, |sc| st.clocks.atomic_rmw(s.clock(), ord, sc));
                 st.after(e);
             }
-            AtomicOp::Cas(success, failure) => {
-                if ok {
-                    st.refresh();
-                    let s = shard.entry(addr).or_default();
-                    let e = with_sc(success == RmwOrd::SeqCst, |sc| st.clocks.atomic_rmw(s, success, sc));
-                    st.after(e);
-                } else if let Some(s) = shard.get(&addr) {
-                    with_sc(failure == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s, failure, sc));
-                }
+            (AtomicOp::Cas(_, failure), Some(s)) => {
+                with_sc(failure == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s.clock(), failure, sc));
             }
+            _ => {}
         }
         value
     });
     match out {
         Some(v) => v,
-        None => (real.take().expect("not run yet"))().0,
+        None => real().0,
     }
 }
 

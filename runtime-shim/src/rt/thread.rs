@@ -131,6 +131,8 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         stack_lo,
         stack_hi,
         density: Default::default(),
+        syncs: Default::default(),
+        scratch: Default::default(),
     }))
 }
 

@@ -2,10 +2,69 @@
 //! touching shared memory under a lock (silent); `stress recursion N`
 //! recurses N annotated frames deep; `stress accesses N` makes N checked
 //! accesses; `stress sparse N` touches N GiB of heap sparsely (a word
-//! every 64 KiB). Prints peak RSS in MiB at the end.
+//! every 64 KiB); `stress ring N` passes N heap messages through a
+//! lock-free ring (Release/Acquire, silent), each published again by its
+//! own flag and freed by the receiver, so synchronisation objects are
+//! reused at recycled addresses while both threads hammer them;
+//! `stress ring-relaxed N` publishes with Relaxed stores (a race). Prints
+//! peak RSS in MiB at the end.
 use racecheck::race_check;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+
+struct Msg {
+    ready: AtomicBool,
+    payload: UnsafeCell<[u64; 4]>,
+}
+
+const RING: usize = 64;
+
+struct Ring {
+    slots: [AtomicPtr<Msg>; RING],
+    head: AtomicUsize,
+    tail: AtomicUsize,
+}
+
+#[race_check]
+fn produce(r: &Ring, n: u64, publish: Ordering) {
+    for i in 0..n {
+        let m = Box::into_raw(Box::new(Msg { ready: AtomicBool::new(false), payload: UnsafeCell::new([0; 4]) }));
+        unsafe {
+            let p = (*m).payload.get();
+            (*p)[0] = i;
+            (*p)[3] = i * 3;
+            (*m).ready.store(true, publish);
+        }
+        let t = r.tail.load(Ordering::Relaxed);
+        while t - r.head.load(Ordering::Acquire) == RING {
+            std::hint::spin_loop();
+        }
+        r.slots[t % RING].store(m, Ordering::Relaxed);
+        r.tail.store(t + 1, publish);
+    }
+}
+
+#[race_check]
+fn consume(r: &Ring, n: u64) -> u64 {
+    let mut sum = 0u64;
+    for _ in 0..n {
+        let h = r.head.load(Ordering::Relaxed);
+        while r.tail.load(Ordering::Acquire) == h {
+            std::hint::spin_loop();
+        }
+        let m = r.slots[h % RING].load(Ordering::Relaxed);
+        r.head.store(h + 1, Ordering::Release);
+        unsafe {
+            assert!((*m).ready.load(Ordering::Acquire));
+            let p = (*m).payload.get();
+            sum = sum.wrapping_add((*p)[0] + (*p)[3]);
+            drop(Box::from_raw(m));
+        }
+    }
+    sum
+}
 
 #[race_check]
 fn deep(n: u64, p: *mut u64) -> u64 {
@@ -92,8 +151,21 @@ fn main() {
             assert_eq!(sum, expect);
             unsafe { std::alloc::dealloc(base as *mut u8, layout) };
         }
+        "ring" | "ring-relaxed" => {
+            let publish = if what == "ring" { Ordering::Release } else { Ordering::Relaxed };
+            let r = Arc::new(Ring {
+                slots: [const { AtomicPtr::new(std::ptr::null_mut()) }; RING],
+                head: AtomicUsize::new(0),
+                tail: AtomicUsize::new(0),
+            });
+            let r2 = Arc::clone(&r);
+            let producer = thread::spawn(move || produce(&r2, n, publish));
+            let sum = consume(&r, n);
+            producer.join().unwrap();
+            assert_eq!(sum, (0..n).map(|i| i * 4).fold(0u64, u64::wrapping_add));
+        }
         _ => {
-            eprintln!("usage: stress threads|recursion|accesses|sparse N");
+            eprintln!("usage: stress threads|recursion|accesses|sparse|ring|ring-relaxed N");
             std::process::exit(2);
         }
     }
