@@ -83,6 +83,8 @@ pub struct ThreadState {
     pub syncs: syncs::Cache,
     /// Room for a clock read without a lock (`syncs::read`).
     pub scratch: SyncClock,
+    /// Allocation stacks this thread interned last.
+    pub stacks: alloc::RecentStacks,
 }
 
 impl ThreadState {

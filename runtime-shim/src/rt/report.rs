@@ -164,7 +164,7 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
             addr: start as u64,
             size: block.size as u64,
             thread: thread_ref(block.thread),
-            stack: Stack::Frames(user_frames(&block.pcs[..block.depth as usize])),
+            stack: Stack::Frames(user_frames(&alloc::stack(&block))),
         })
     } else if let Some((owner, name, start, size)) = tls_owner(addr) {
         Some(Location::ThreadLocal { thread: thread_ref(owner), name, addr: start as u64, size: size as u64 })

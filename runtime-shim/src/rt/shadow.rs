@@ -212,22 +212,31 @@ pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
                 clear_pages(chunk, first, count);
             } else {
                 for g in first..=last {
-                    for c in 0..CELLS {
-                        // SAFETY: g < GRANULES_PER_CHUNK, within the chunk.
-                        let cell = unsafe { &*chunk.add(g * CELLS + c) };
-                        let raw = cell.load(Relaxed);
-                        if raw != 0 {
-                            if Cell::from_raw(raw).is_atomic() {
-                                on_atomic((index << CHUNK_LOG) | (g << 3));
-                            }
-                            cell.store(0, Relaxed);
-                        }
+                    // SAFETY: g < GRANULES_PER_CHUNK, within the chunk.
+                    let cells = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
+                    // Freshly allocated memory has empty cells: two loads.
+                    if cells.iter().all(|c| c.load(Relaxed) == 0) {
+                        continue;
+                    }
+                    if clear_cells(cells) {
+                        on_atomic((index << CHUNK_LOG) | (g << 3));
                     }
                 }
             }
         }
         at = chunk_end;
     }
+}
+
+/// Empty one granule's cells; true if one of them held an atomic access.
+#[inline(never)]
+fn clear_cells(cells: &[AtomicU64; CELLS]) -> bool {
+    let mut atomic = false;
+    for cell in cells {
+        atomic |= Cell::from_raw(cell.load(Relaxed)).is_atomic();
+        cell.store(0, Relaxed);
+    }
+    atomic
 }
 
 /// Zero the cells of `count` granules from `first`, dropping whole pages.

@@ -133,6 +133,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         density: Default::default(),
         syncs: Default::default(),
         scratch: Default::default(),
+        stacks: Default::default(),
     }))
 }
 
