@@ -69,6 +69,9 @@ pub struct ThreadState {
     pub slot: Slot,
     /// Accesses with epochs from here on are in the current sync epoch.
     pub epoch_start: u64,
+    /// The shadow's first level (fixed at start-up), kept here so the
+    /// inlined fast path reaches it from the state it has loaded already.
+    pub shadow_l1: *const *const u64,
     pub history: &'static History,
     pub dead: bool,
     pub stack: Vec<Frame>,
@@ -284,7 +287,45 @@ pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
     if size == 0 {
         return;
     }
+    if (addr & 7) + size <= 8 && first_touch(addr, size, write, site) {
+        return;
+    }
     access_slow(addr, size, write, site);
+}
+
+/// The commonest slow case, without the general machinery: an access
+/// inside one granule that nobody has touched yet (fresh memory). Nothing
+/// to check; record the event and take the first cell. False when the
+/// general path must run instead (cells in use, thread busy or unknown).
+#[inline(always)]
+fn first_touch(addr: usize, size: usize, write: bool, site: &'static Site) -> bool {
+    TLS.with(|t| {
+        let st = t.state.get();
+        if st.is_null() || t.busy.get() {
+            return false;
+        }
+        // SAFETY: the calling thread's own state, leaked for it; not busy,
+        // so no other reference to it is live on this thread.
+        let st = unsafe { &mut *st };
+        if st.dead {
+            return false;
+        }
+        let Some(cells) = shadow::cells(addr) else { return false };
+        if cells[0].load(Relaxed) | cells[1].load(Relaxed) != 0 {
+            return false;
+        }
+        t.busy.set(true);
+        let site = site as *const Site as u64;
+        let (event, kind) = if write { (Event::Write(site), AccessKind::Write) } else { (Event::Read(site), AccessKind::Read) };
+        let e = st.history.push(event, &st.stack);
+        cells[0].store(Cell::new(st.slot, e, (addr & 7) as u64, size as u64, kind).raw(), Relaxed);
+        shadow::note_fresh(&mut st.density, addr);
+        if !st.name_captured {
+            thread::capture_name_once(st);
+        }
+        t.busy.set(false);
+        true
+    })
 }
 
 /// The hot path, inlined into annotated code: has this thread already made
@@ -303,11 +344,10 @@ pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     }
     // SAFETY: the calling thread's own state, leaked for it; these fields are
     // written only by this thread (plain reads, no reference to the rest).
-    let (slot, epoch_start, dead) = unsafe { ((*st).slot, (*st).epoch_start, (*st).dead) };
-    if dead {
-        return false;
-    }
-    let Some((a, b)) = shadow::peek(addr) else { return false };
+    // A thread that has finished (`dead`) needs no test here: its accesses
+    // are ignored whichever way this goes.
+    let (slot, epoch_start, l1) = unsafe { ((*st).slot, (*st).epoch_start, (*st).shadow_l1) };
+    let Some((a, b)) = shadow::peek(l1, addr) else { return false };
     let kind = if write { AccessKind::Write } else { AccessKind::Read };
     let probe = Cell::new(slot, epoch_start.max(1), (addr & 7) as u64, size as u64, kind);
     rules::is_same_access(Cell::from_raw(a), probe, epoch_start) || rules::is_same_access(Cell::from_raw(b), probe, epoch_start)

@@ -54,26 +54,27 @@ pub fn init() -> bool {
     true
 }
 
-/// Inline-safe lookup for the fast path that runs inside instrumented code:
-/// only plain (volatile) loads, which LLVM's TSan pass leaves alone on
-/// stable Rust. Returns the two raw cells, or `None` if the chunk is absent.
+/// The first level, for [`peek`] (null before `init`).
+pub fn l1() -> *const *const u64 {
+    L1.load(Acquire) as *const *const u64
+}
+
+/// Inline-safe lookup for the fast path that runs inside instrumented code,
+/// given the first level (`l1()`, never null once a thread has state): only
+/// plain (volatile) loads, which LLVM's TSan pass leaves alone on stable
+/// Rust. Returns the two raw cells, or `None` if the chunk is absent.
 ///
 /// The cells are written with relaxed atomic stores by other threads; an
 /// aligned 8-byte volatile load on x86_64 is the same `mov` a relaxed atomic
 /// load compiles to, and a stale value only sends the caller down the slow
 /// path (which re-reads atomically).
+///
+/// Addresses beyond the 47-bit user space wrap around instead of being
+/// tested for: no real access has one, and the caller only ever skips an
+/// access on the strength of a match.
 #[inline(always)]
-pub fn peek(addr: usize) -> Option<(u64, u64)> {
-    let index = addr >> CHUNK_LOG;
-    if index >= L1_LEN {
-        return None;
-    }
-    // SAFETY: `L1` is a valid static; reading it volatile reads its pointer
-    // value (AtomicPtr has the same layout as a pointer).
-    let l1 = unsafe { std::ptr::read_volatile(&L1 as *const AtomicPtr<AtomicPtr<Chunk>> as *const *const *const u64) };
-    if l1.is_null() {
-        return None;
-    }
+pub fn peek(l1: *const *const u64, addr: usize) -> Option<(u64, u64)> {
+    let index = (addr >> CHUNK_LOG) & (L1_LEN - 1);
     // SAFETY: a published table has L1_LEN entries and is never unmapped.
     let chunk = unsafe { std::ptr::read_volatile(l1.add(index)) };
     if chunk.is_null() {
