@@ -2,13 +2,14 @@
 """racecheck's benchmark suite: overhead against an uninstrumented run and
 against ThreadSanitizer, as ratios.
 
-Usage: python3 benches/run.py [--reps N] [--scale F] [--json PATH]
+Usage: python3 benches/run.py [--reps N] [--scale F] [--json PATH] [--no-tsan]
 
 Builds benches/workloads three ways from the same source: plain
 (`cargo build --release`), under racecheck (`racecheck run --release`, every
 workload is annotated), and under ThreadSanitizer on the nightly toolchain
 when one is installed (`-Zsanitizer=thread`; skipped with a note otherwise).
-Runs each workload --reps times per build, takes the median wall time and
+Runs each workload --reps times per build (default 5; the builds take
+turns within each repetition), takes the median wall time and
 peak RSS (from wait4), prints one table of ratios against the plain build,
 then the access hook's own cost under racecheck (w0_hook: a first access, a
 repeated access in the same epoch, an access right after a release, in ns),
@@ -101,7 +102,7 @@ def measure(exe, args, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=3, help="runs per build and workload (median taken)")
+    ap.add_argument("--reps", type=int, default=5, help="runs per build and workload (median taken)")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workloads' sizes")
     ap.add_argument("--json", default=os.path.join(ROOT, "benches", "results.json"))
     ap.add_argument("--no-tsan", action="store_true", help="skip ThreadSanitizer even if nightly exists")
@@ -118,8 +119,14 @@ def main():
     results = []
     for name, b, extra in WORKLOADS:
         row = {"workload": name, "binary": b, "args": extra}
+        # Variants take turns within each repetition, so a noisy spell on
+        # the machine hits all of them rather than one.
+        all_runs = {v: [] for v in variants}
+        for _ in range(opts.reps):
+            for v in variants:
+                all_runs[v].append(measure(exes[v][b], [str(opts.scale)] + extra, env))
         for v in variants:
-            runs = [measure(exes[v][b], [str(opts.scale)] + extra, env) for _ in range(opts.reps)]
+            runs = all_runs[v]
             row[v] = {
                 "seconds": statistics.median(r[0] for r in runs),
                 "rss_mib": statistics.median(r[1] for r in runs),
@@ -131,15 +138,18 @@ def main():
     def ratio(row, v, key):
         return row[v][key] / row["base"][key]
 
-    header = f"| workload | plain s | racecheck × | {'TSan × | ' if 'tsan' in variants else ''}plain MiB | racecheck mem × | {'TSan mem × |' if 'tsan' in variants else ''}"
+    tsan = "tsan" in variants
+    header = (f"| workload | plain s | racecheck × | {'TSan × | racecheck ÷ TSan | ' if tsan else ''}"
+              f"plain MiB | racecheck mem × | {'TSan mem × |' if tsan else ''}")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for row in results:
         cells = [row["workload"], f"{row['base']['seconds']:.3f}", f"{ratio(row, 'racecheck', 'seconds'):.1f}"]
-        if "tsan" in variants:
+        if tsan:
             cells.append(f"{ratio(row, 'tsan', 'seconds'):.1f}")
+            cells.append(f"{row['racecheck']['seconds'] / row['tsan']['seconds']:.2f}")
         cells += [f"{row['base']['rss_mib']:.0f}", f"{ratio(row, 'racecheck', 'rss_mib'):.1f}"]
-        if "tsan" in variants:
+        if tsan:
             cells.append(f"{ratio(row, 'tsan', 'rss_mib'):.1f}")
         print("| " + " | ".join(cells) + " |")
 

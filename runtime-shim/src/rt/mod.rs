@@ -464,7 +464,7 @@ fn with_sc<R>(seq_cst: bool, f: impl FnOnce(&mut VClock) -> R) -> R {
 /// A full acquire of the object at `addr` (lock acquired, thread joined).
 pub fn acquire(st: &mut ThreadState, addr: usize) {
     if let Some(s) = syncs::find(&mut st.syncs, addr, false).var() {
-        st.clocks.acquire(s.clock());
+        s.with_clock(&mut st.scratch, |c| st.clocks.acquire(c));
     }
 }
 
@@ -473,7 +473,7 @@ pub fn release(st: &mut ThreadState, addr: usize) {
     st.refresh();
     let mut found = syncs::find(&mut st.syncs, addr, true);
     let s = found.var().expect("created");
-    let e = st.clocks.release(s.clock());
+    let e = s.with_clock(&mut st.scratch, |c| st.clocks.release(c));
     st.after(e);
 }
 
@@ -512,20 +512,20 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
         let (value, ok) = real();
         match (op, found.var()) {
             (AtomicOp::Load(ord), Some(s)) => {
-                with_sc(ord == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s.clock(), ord, sc));
+                with_sc(ord == LoadOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, ord, sc)));
             }
             (AtomicOp::Store(ord), Some(s)) => {
                 st.refresh();
-                let e = with_sc(ord == StoreOrd::SeqCst, |sc| st.clocks.atomic_store(s.clock(), ord, sc));
+                let e = with_sc(ord == StoreOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_store(c, ord, sc)));
                 st.after(e);
             }
             (AtomicOp::Rmw(ord), Some(s)) | (AtomicOp::Cas(ord, _), Some(s)) if ok => {
                 st.refresh();
-                let e = with_sc(ord == RmwOrd::SeqCst, |sc| st.clocks.atomic_rmw(s.clock(), ord, sc));
+                let e = with_sc(ord == RmwOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_rmw(c, ord, sc)));
                 st.after(e);
             }
             (AtomicOp::Cas(_, failure), Some(s)) => {
-                with_sc(failure == LoadOrd::SeqCst, |sc| st.clocks.atomic_load(s.clock(), failure, sc));
+                with_sc(failure == LoadOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, failure, sc)));
             }
             _ => {}
         }

@@ -24,25 +24,28 @@ use racecheck_detector::sync::SyncClock;
 /// The clock published at one address, behind its own lock.
 ///
 /// `seq` is both the lock and a sequence count (a seqlock): odd while a
-/// writer holds it. Writers keep the clock in `clock`, and on unlock copy a
-/// small one (up to `INLINE` components, the common case of a few threads)
-/// into `inline`, where an atomic load reads it without taking the lock:
-/// read `seq`, do the load, read the copy, and keep the result only if
-/// `seq` did not change meanwhile (see [`read`]).
+/// writer holds it. A small clock (up to `INLINE` components, the common
+/// case of a few threads) lives in `inline`, where an atomic load reads it
+/// without taking the lock: read `seq`, do the load, read the clock, and
+/// keep the result only if `seq` did not change meanwhile (see [`read`]).
+/// A bigger one lives in `big`, behind the lock only. Objects are aligned
+/// to two cache lines so that two busy objects never share one.
+#[repr(align(128))]
 pub struct SyncVar {
     seq: AtomicU32,
     /// The address this object stands for now; 0 while on the free list.
     /// Written only under the lock.
     addr: AtomicUsize,
-    /// Components in `inline`, or `usize::MAX` when the clock does not fit.
+    /// Components in `inline`, or `BIG` when the clock is in `big`.
     len: AtomicUsize,
     inline: [AtomicU64; INLINE],
-    clock: UnsafeCell<SyncClock>,
+    big: UnsafeCell<SyncClock>,
 }
 
 const INLINE: usize = 8;
+const BIG: usize = usize::MAX;
 
-// SAFETY: `clock` is only reached through a `Locked` guard, which holds the
+// SAFETY: `big` is only reached through a `Locked` guard, which holds the
 // object's lock; every other field is atomic.
 unsafe impl Sync for SyncVar {}
 
@@ -72,13 +75,44 @@ impl SyncVar {
     }
 }
 
-/// A locked object; publishes its clock and unlocks when dropped.
+/// A locked object; unlocks when dropped.
 pub struct Locked(&'static SyncVar);
 
 impl Locked {
-    pub fn clock(&mut self) -> &mut SyncClock {
+    /// Run `f` on the object's clock. A small clock is copied into `scratch`
+    /// for it and written back after.
+    pub fn with_clock<R>(&mut self, scratch: &mut SyncClock, f: impl FnOnce(&mut SyncClock) -> R) -> R {
+        let v = self.0;
+        let len = v.len.load(Relaxed);
+        if len == BIG {
+            // SAFETY: we hold the object's lock, so this is the only reference.
+            return f(unsafe { &mut *v.big.get() });
+        }
+        let mut buf = [0u64; INLINE];
+        for (b, cell) in buf.iter_mut().zip(&v.inline[..len]) {
+            *b = cell.load(Relaxed);
+        }
+        scratch.clock.assign_slice(&buf[..len]);
+        let r = f(scratch);
+        let clock = scratch.clock.as_slice();
+        if clock.len() <= INLINE {
+            for (cell, &c) in v.inline.iter().zip(clock) {
+                cell.store(c, Relaxed);
+            }
+            v.len.store(clock.len(), Relaxed);
+        } else {
+            // SAFETY: as above.
+            unsafe { (*v.big.get()).clock.assign(&scratch.clock) };
+            v.len.store(BIG, Relaxed);
+        }
+        r
+    }
+
+    /// Forget the clock.
+    fn clear(&mut self) {
+        self.0.len.store(0, Relaxed);
         // SAFETY: we hold the object's lock, so this is the only reference.
-        unsafe { &mut *self.0.clock.get() }
+        unsafe { (*self.0.big.get()).clock.clear() };
     }
 
     fn addr(&self) -> usize {
@@ -88,17 +122,7 @@ impl Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        let v = self.0;
-        let clock = self.clock().clock.as_slice();
-        if clock.len() <= INLINE {
-            for (cell, &c) in v.inline.iter().zip(clock) {
-                cell.store(c, Relaxed);
-            }
-            v.len.store(clock.len(), Relaxed);
-        } else {
-            v.len.store(usize::MAX, Relaxed);
-        }
-        v.seq.fetch_add(1, Release);
+        self.0.seq.fetch_add(1, Release);
     }
 }
 
@@ -186,7 +210,7 @@ fn fresh_var() -> &'static SyncVar {
         addr: AtomicUsize::new(0),
         len: AtomicUsize::new(0),
         inline: [const { AtomicU64::new(0) }; INLINE],
-        clock: UnsafeCell::new(SyncClock::default()),
+        big: UnsafeCell::new(SyncClock::default()),
     }));
     ALL.lock().unwrap_or_else(|e| e.into_inner()).push(v);
     v
@@ -298,7 +322,7 @@ fn find_slow(shard: &'static Shard, addr: usize, create: bool) -> Found {
                 shard.gen.fetch_add(1, Release);
                 let v = fresh_var();
                 let mut locked = v.lock();
-                locked.clock().clock.clear();
+                locked.clear();
                 v.addr.store(addr, Relaxed);
                 table.insert(addr, v);
                 return Found::Var(locked);
@@ -319,7 +343,7 @@ pub fn remove(addr: usize) {
     let Some(v) = lock_map(shard_of(addr)).remove(&addr) else { return };
     {
         let mut locked = v.lock();
-        locked.clock().clock.clear();
+        locked.clear();
         v.addr.store(0, Relaxed);
     }
     FREE.lock().unwrap_or_else(|e| e.into_inner()).push(v);
