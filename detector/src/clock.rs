@@ -78,15 +78,28 @@ impl VClock {
 
     /// Replace this clock by `other`, reusing the allocation.
     pub fn assign(&mut self, other: &VClock) {
+        self.copy_from(&other.0);
+    }
+
+    /// Clear, then append `slice`: element by element when short, which
+    /// beats a call to `memcpy` for the few components of a typical clock.
+    #[inline]
+    fn copy_from(&mut self, slice: &[Epoch]) {
         self.0.clear();
-        self.0.extend_from_slice(&other.0);
+        if slice.len() <= 8 {
+            self.0.reserve(slice.len());
+            for &x in slice {
+                self.0.push(x);
+            }
+        } else {
+            self.0.extend_from_slice(slice);
+        }
     }
 
     /// Replace this clock by the components in `slice` (index = slot),
     /// reusing the allocation.
     pub fn assign_slice(&mut self, slice: &[Epoch]) {
-        self.0.clear();
-        self.0.extend_from_slice(slice);
+        self.copy_from(slice);
         self.normalize();
     }
 

@@ -68,15 +68,15 @@ impl SyncVar {
                 // Whatever the holder writes now (the clock, the user's
                 // atomic) is ordered after the odd count (see `read`).
                 fence(Release);
-                return Locked(self);
+                return Locked(self, s + 2);
             }
             backoff(&mut spins);
         }
     }
 }
 
-/// A locked object; unlocks when dropped.
-pub struct Locked(&'static SyncVar);
+/// A locked object, and the count that unlocks it; unlocks when dropped.
+pub struct Locked(&'static SyncVar, u32);
 
 impl Locked {
     /// Run `f` on the object's clock. A small clock is copied into `scratch`
@@ -122,7 +122,8 @@ impl Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        self.0.seq.fetch_add(1, Release);
+        // A plain store: only the holder writes `seq`.
+        self.0.seq.store(self.1, Release);
     }
 }
 
