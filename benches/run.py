@@ -87,7 +87,7 @@ def build(variants):
 
 
 def measure(exe, args, env):
-    """Wall seconds and peak RSS (MiB) of one run."""
+    """Wall seconds, peak RSS (MiB), user and system CPU seconds of one run."""
     full_env = dict(os.environ)
     full_env.update(env)
     start = time.perf_counter()
@@ -97,7 +97,7 @@ def measure(exe, args, env):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{exe} {' '.join(args)} exited {code}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime, usage.ru_stime
 
 
 def main():
@@ -130,7 +130,9 @@ def main():
             row[v] = {
                 "seconds": statistics.median(r[0] for r in runs),
                 "rss_mib": statistics.median(r[1] for r in runs),
-                "runs": [{"seconds": r[0], "rss_mib": r[1]} for r in runs],
+                "user_s": statistics.median(r[2] for r in runs),
+                "sys_s": statistics.median(r[3] for r in runs),
+                "runs": [{"seconds": r[0], "rss_mib": r[1], "user_s": r[2], "sys_s": r[3]} for r in runs],
             }
             print(f"  {name:36} {v:10} {row[v]['seconds']:8.3f} s {row[v]['rss_mib']:8.1f} MiB", file=sys.stderr)
         results.append(row)
@@ -163,6 +165,14 @@ def main():
     two = next(r for r in results if r["args"] == ["2"])
     one = next(r for r in results if r["args"] == ["1"])
     summary["w2_racecheck_two_thread_speedup"] = one["racecheck"]["seconds"] / two["racecheck"]["seconds"]
+    # Context for that figure: how the plain program itself scales (its own
+    # page faults on fresh memory do not), and how the time racecheck adds
+    # scales on its own.
+    summary["w2_plain_two_thread_speedup"] = one["base"]["seconds"] / two["base"]["seconds"]
+    summary["w2_plain_sys_s_one_thread"] = one["base"]["sys_s"]
+    summary["w2_plain_sys_s_two_threads"] = two["base"]["sys_s"]
+    summary["w2_racecheck_user_s_one_thread"] = one["racecheck"]["user_s"]
+    summary["w2_racecheck_user_s_two_threads"] = two["racecheck"]["user_s"]
     # The hook itself, timed in-process (ns per access), under racecheck.
     hook_env = dict(os.environ)
     hook_env.update(env)
