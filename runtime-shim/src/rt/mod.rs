@@ -123,15 +123,17 @@ pub fn busy() -> bool {
 /// runtime is off, the thread is busy already, or the thread has finished.
 #[inline(always)]
 pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    if !ENABLED.load(Relaxed) && !init() {
-        return None;
-    }
     TLS.with(|t| {
         if t.busy.get() {
             return None;
         }
-        t.busy.set(true);
         let mut st = t.state.get();
+        // A thread has state only once the runtime is running: test for
+        // that only before its first event.
+        if st.is_null() && !ENABLED.load(Relaxed) && !init() {
+            return None;
+        }
+        t.busy.set(true);
         if st.is_null() {
             st = thread::register_unknown_thread();
             t.state.set(st);
@@ -252,8 +254,10 @@ fn init_inner() -> bool {
 // inlined, their own atomics would be instrumented by the TSan pass and call
 // back into the runtime. They run in this crate, which is built without it.
 
-/// Enter an annotated frame. Returns whether a frame was pushed.
-#[inline(never)]
+/// Enter an annotated frame. Returns whether a frame was pushed. Inlined
+/// into `__rt::enter`, which is never inlined (it is compiled here, in the
+/// uninstrumented runtime crate).
+#[inline(always)]
 pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
     with_state(|st| {
         let frame = Frame { func: f as *const FnInfo as u64, caller_pc: caller_pc as u64 };
