@@ -174,20 +174,23 @@ impl ThreadClocks {
     }
 
     pub fn atomic_store(&mut self, s: &mut SyncClock, ord: StoreOrd, sc: &mut VClock) -> Effect {
+        if ord == StoreOrd::SeqCst {
+            sc.join(&self.clock);
+        }
+        let (clock, effect) = self.stored_clock(ord);
+        s.clock.assign(clock);
+        effect
+    }
+
+    /// What a store with ordering `ord` leaves at its address: the clock
+    /// that replaces the address's clock (a store heads a new release
+    /// sequence, so the old one is not read), and the store's effect. For a
+    /// SeqCst store, [`atomic_store`](Self::atomic_store) also publishes into
+    /// the global SeqCst clock.
+    pub fn stored_clock(&self, ord: StoreOrd) -> (&VClock, Effect) {
         match ord {
-            StoreOrd::Relaxed => {
-                s.clock.assign(&self.fence_release);
-                Effect::default()
-            }
-            StoreOrd::Release => {
-                s.clock.assign(&self.clock);
-                Effect { released: true }
-            }
-            StoreOrd::SeqCst => {
-                sc.join(&self.clock);
-                s.clock.assign(&self.clock);
-                Effect { released: true }
-            }
+            StoreOrd::Relaxed => (&self.fence_release, Effect::default()),
+            StoreOrd::Release | StoreOrd::SeqCst => (&self.clock, Effect { released: true }),
         }
     }
 

@@ -322,7 +322,14 @@ fn first_touch(addr: usize, size: usize, write: bool, site: &'static Site) -> bo
         let site = site as *const Site as u64;
         let (event, kind) = if write { (Event::Write(site), AccessKind::Write) } else { (Event::Read(site), AccessKind::Read) };
         let e = st.history.push(event, &st.stack);
-        cells[0].store(Cell::new(st.slot, e, (addr & 7) as u64, size as u64, kind).raw(), Relaxed);
+        let cell = Cell::new(st.slot, e, (addr & 7) as u64, size as u64, kind).raw();
+        // Threads often touch fresh memory at the same moment (a shared
+        // static on first use): take the cell only if it is still empty, so
+        // that a concurrent first access is checked instead of overwritten.
+        if cells[0].compare_exchange(0, cell, Relaxed, Relaxed).is_err() {
+            t.busy.set(false);
+            return false;
+        }
         shadow::note_fresh(&mut st.density, addr);
         if !st.name_captured {
             thread::capture_name_once(st);
@@ -517,6 +524,13 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
         match (op, found.var()) {
             (AtomicOp::Load(ord), Some(s)) => {
                 with_sc(ord == LoadOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, ord, sc)));
+            }
+            (AtomicOp::Store(ord @ (StoreOrd::Relaxed | StoreOrd::Release)), Some(s)) => {
+                // The common store: write the new clock straight in.
+                st.refresh();
+                let (clock, e) = st.clocks.stored_clock(ord);
+                s.assign(clock);
+                st.after(e);
             }
             (AtomicOp::Store(ord), Some(s)) => {
                 st.refresh();

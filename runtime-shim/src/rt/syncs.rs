@@ -20,6 +20,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 
 use racecheck_detector::sync::SyncClock;
+use racecheck_detector::VClock;
 
 /// The clock published at one address, behind its own lock.
 ///
@@ -106,6 +107,22 @@ impl Locked {
             v.len.store(BIG, Relaxed);
         }
         r
+    }
+
+    /// Replace the object's clock by `clock`.
+    pub fn assign(&mut self, clock: &VClock) {
+        let v = self.0;
+        let c = clock.as_slice();
+        if c.len() <= INLINE {
+            for (cell, &x) in v.inline.iter().zip(c) {
+                cell.store(x, Relaxed);
+            }
+            v.len.store(c.len(), Relaxed);
+        } else {
+            // SAFETY: we hold the object's lock, so this is the only reference.
+            unsafe { (*v.big.get()).clock.assign(clock) };
+            v.len.store(BIG, Relaxed);
+        }
     }
 
     /// Forget the clock.
