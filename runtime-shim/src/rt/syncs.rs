@@ -95,17 +95,7 @@ impl Locked {
         }
         scratch.clock.assign_slice(&buf[..len]);
         let r = f(scratch);
-        let clock = scratch.clock.as_slice();
-        if clock.len() <= INLINE {
-            for (cell, &c) in v.inline.iter().zip(clock) {
-                cell.store(c, Relaxed);
-            }
-            v.len.store(clock.len(), Relaxed);
-        } else {
-            // SAFETY: as above.
-            unsafe { (*v.big.get()).clock.assign(&scratch.clock) };
-            v.len.store(BIG, Relaxed);
-        }
+        self.assign(&scratch.clock);
         r
     }
 
