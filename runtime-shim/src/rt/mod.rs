@@ -379,14 +379,19 @@ pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: Access
     let mut epoch = None;
     for (granule, offset, len) in rules::split(addr as u64, size as u64) {
         let Some(cells) = shadow::cells(granule as usize) else { continue };
-        let snapshot: [Cell; CELLS] = std::array::from_fn(|i| Cell::from_raw(cells[i].load(Relaxed)));
+        let load = || -> [Cell; CELLS] { std::array::from_fn(|i| Cell::from_raw(cells[i].load(Relaxed))) };
+        let mut snapshot = load();
         if snapshot.iter().all(|c| c.is_empty()) {
             // Memory no one has touched (since it was allocated): nothing to
-            // check, the access takes the first cell.
+            // check, the access takes the first cell, if it is still empty
+            // (see `first_touch`); else it is checked against what came in.
             let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
-            cells[0].store(Cell::new(st.slot, e, offset, len, kind).raw(), Relaxed);
-            shadow::note_fresh(&mut st.density, granule as usize);
-            continue;
+            let cur = Cell::new(st.slot, e, offset, len, kind).raw();
+            if cells[0].compare_exchange(0, cur, Relaxed, Relaxed).is_ok() {
+                shadow::note_fresh(&mut st.density, granule as usize);
+                continue;
+            }
+            snapshot = load();
         }
         let probe = Cell::new(st.slot, st.history.pos(), offset, len, kind);
         if snapshot.iter().any(|&c| rules::is_same_access(c, probe, st.epoch_start)) {
