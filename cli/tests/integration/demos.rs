@@ -342,6 +342,30 @@ fn a_billion_checked_accesses() {
 }
 
 #[test]
+fn dense_sweeps_get_huge_page_shadow_unless_turned_off() {
+    let huge_kib = |out: &str| -> u64 {
+        let line = out.lines().find(|l| l.contains("AnonHugePages")).unwrap_or_else(|| panic!("{out}"));
+        line.split_whitespace().rev().nth(1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    let on = stress("dense", "64");
+    let exe = testdata().join("target/racecheck/x86_64-unknown-linux-gnu/release/stress");
+    let off = Command::new(exe).args(["dense", "64"]).env("RACECHECK_OPTIONS", "shadow_huge_pages=0").output().unwrap();
+    assert!(off.status.success(), "{}", stderr(&off));
+    let off = String::from_utf8_lossy(&off.stdout).into_owned();
+    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if thp.is_empty() || thp.contains("[never]") {
+        eprintln!("transparent huge pages are off on this machine: nothing to compare");
+        return;
+    }
+    // 64 MiB written densely: 128 MiB of shadow, most of it on huge pages.
+    assert!(huge_kib(&on) >= 32 * 1024, "{on}");
+    if !thp.contains("[always]") {
+        // With THP on request only, nothing else asks for them.
+        assert!(huge_kib(&off) < huge_kib(&on), "off: {off}\non: {on}");
+    }
+}
+
+#[test]
 fn lock_free_ring_reusing_sync_objects_is_silent_and_its_relaxed_twin_is_not() {
     // Both threads hammer the same few objects (the lock-free load path
     // races with writers) while freed messages recycle objects at reused

@@ -1,7 +1,8 @@
 //! Load: `stress threads N` creates N threads, 64 alive at a time, each
 //! touching shared memory under a lock (silent); `stress recursion N`
 //! recurses N annotated frames deep; `stress accesses N` makes N checked
-//! accesses; `stress sparse N` touches N GiB of heap sparsely (a word
+//! accesses; `stress dense N` writes N MiB word by word and prints how much
+//! of the process is on transparent huge pages; `stress sparse N` touches N GiB of heap sparsely (a word
 //! every 64 KiB); `stress ring N` passes N heap messages through a
 //! lock-free ring (Release/Acquire, silent), each published again by its
 //! own flag and freed by the receiver, so synchronisation objects are
@@ -121,6 +122,19 @@ fn main() {
                 unsafe { *p.add(i & 0xffff) += 1 };
             }
         }
+        "dense" => {
+            // N MiB written word by word, then the huge pages backing the
+            // process (the shadow's, under racecheck) are printed.
+            let words = (n as usize) << 17;
+            let p = Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64;
+            for i in 0..words {
+                unsafe { *p.add(i) = i as u64 };
+            }
+            let smaps = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+            let huge = smaps.lines().find(|l| l.starts_with("AnonHugePages")).unwrap_or("AnonHugePages: ?");
+            println!("dense {n}: {huge}");
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, words)) });
+        }
         "sparse" => {
             // N GiB, zeroed lazily by the kernel; one u64 written every
             // 64 KiB by main, then read by a thread it spawns (ordered).
@@ -165,7 +179,7 @@ fn main() {
             assert_eq!(sum, (0..n).map(|i| i * 4).fold(0u64, u64::wrapping_add));
         }
         _ => {
-            eprintln!("usage: stress threads|recursion|accesses|sparse|ring|ring-relaxed N");
+            eprintln!("usage: stress threads|recursion|accesses|dense|sparse|ring|ring-relaxed N");
             std::process::exit(2);
         }
     }
