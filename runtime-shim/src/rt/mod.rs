@@ -322,21 +322,29 @@ fn first_touch(addr: usize, size: usize, write: bool, site: &'static Site) -> bo
         let site = site as *const Site as u64;
         let (event, kind) = if write { (Event::Write(site), AccessKind::Write) } else { (Event::Read(site), AccessKind::Read) };
         let e = st.history.push(event, &st.stack);
-        let cell = Cell::new(st.slot, e, (addr & 7) as u64, size as u64, kind).raw();
-        // Threads often touch fresh memory at the same moment (a shared
-        // static on first use): take the cell only if it is still empty, so
-        // that a concurrent first access is checked instead of overwritten.
-        if cells[0].compare_exchange(0, cell, Relaxed, Relaxed).is_err() {
+        if !take_fresh(st, cells, addr, Cell::new(st.slot, e, (addr & 7) as u64, size as u64, kind)) {
             t.busy.set(false);
             return false;
         }
-        shadow::note_fresh(&mut st.density, addr);
         if !st.name_captured {
             thread::capture_name_once(st);
         }
         t.busy.set(false);
         true
     })
+}
+
+/// Give `cur` the first cell of a granule seen empty, if it still is.
+/// Threads often touch fresh memory at the same moment (a shared static on
+/// first use): a compare-exchange makes the loser check against the winner
+/// instead of overwriting it. False if the cell was taken meanwhile.
+#[inline(always)]
+fn take_fresh(st: &mut ThreadState, cells: &[std::sync::atomic::AtomicU64; CELLS], addr: usize, cur: Cell) -> bool {
+    if cells[0].compare_exchange(0, cur.raw(), Relaxed, Relaxed).is_err() {
+        return false;
+    }
+    shadow::note_fresh(&mut st.density, addr);
+    true
 }
 
 /// The hot path, inlined into annotated code: has this thread already made
@@ -383,12 +391,10 @@ pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: Access
         let mut snapshot = load();
         if snapshot.iter().all(|c| c.is_empty()) {
             // Memory no one has touched (since it was allocated): nothing to
-            // check, the access takes the first cell, if it is still empty
-            // (see `first_touch`); else it is checked against what came in.
+            // check, the access takes the first cell if it is still empty;
+            // else it is checked against what came in.
             let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
-            let cur = Cell::new(st.slot, e, offset, len, kind).raw();
-            if cells[0].compare_exchange(0, cur, Relaxed, Relaxed).is_ok() {
-                shadow::note_fresh(&mut st.density, granule as usize);
+            if take_fresh(st, cells, granule as usize, Cell::new(st.slot, e, offset, len, kind)) {
                 continue;
             }
             snapshot = load();
