@@ -338,13 +338,18 @@ pub fn is_internal(function: &str) -> bool {
         }
         return internal_path(rest);
     }
-    internal_path(function) || function == "main" || function.contains("{{vtable.shim}}")
+    internal_path(function) || function.contains("{{vtable.shim}}")
 }
 
-/// Is this a frame worth showing? Not machinery, and not code the compiler
-/// synthesised (column 0: the test harness's `main`).
+/// Is this a frame worth showing? Not machinery (by name, or by file: the
+/// toolchain's own library sources, which is all an inlined std frame of an
+/// optimised build is named by), and not code the compiler synthesised
+/// (column 0: the test harness's `main`).
 pub fn is_user(f: &StackFrame) -> bool {
-    !is_internal(&f.function) && !(f.line <= 1 && f.column == 0)
+    // A bare `main` is the C entry point rustc generates, unless it has a
+    // user source line: then it is the user's `main`, inlined into it.
+    let c_main = f.function == "main" && (f.file.is_empty() || f.line == 0);
+    !is_internal(&f.function) && !c_main && !f.file.starts_with("/rustc/") && !(f.line <= 1 && f.column == 0)
 }
 
 
@@ -487,5 +492,17 @@ Thread 2 (finished) created at:
         assert!(!is_internal("counter::main"));
         assert!(is_internal("<fn() -> core::result::Result<(), alloc::string::String> as core::ops::function::FnOnce<()>>::call_once"));
         assert!(is_internal("<&dyn core::ops::function::Fn<(), Output = i32> + core::marker::Sync as core::ops::function::FnOnce<()>>::call_once"));
+    }
+
+    #[test]
+    fn user_frames_in_optimised_builds() {
+        let at = |function: &str, file: &str, line| StackFrame { function: function.into(), file: file.into(), line, column: 9 };
+        // Inlined frames carry only a short name: std's are known by file.
+        assert!(!is_user(&at("call_once<fn(), ()>", "/rustc/5980761/library/core/src/ops/function.rs", 250)));
+        assert!(is_user(&at("{closure#5}", "/home/u/stress/src/main.rs", 162)));
+        // The user's `main` inlined into the entry point, not the entry point.
+        assert!(is_user(&at("main", "/home/u/stress/src/main.rs", 176)));
+        assert!(!is_user(&at("main", "", 0)));
+        assert!(!is_user(&StackFrame { function: "main".into(), file: "/home/u/src/main.rs".into(), line: 1, column: 0 }));
     }
 }
