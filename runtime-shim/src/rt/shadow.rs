@@ -175,16 +175,27 @@ pub fn note_fresh(d: &mut Density, addr: usize) {
 #[cold]
 #[inline(never)]
 fn make_dense(index: usize) {
-    if !super::runtime().options.shadow_huge_pages || index >= L1_LEN {
+    if !super::runtime().options.shadow_huge_pages {
         return;
     }
-    let l1 = L1.load(Relaxed);
-    // SAFETY: as in `cells`; `index` is in range.
-    let chunk = unsafe { (*l1.add(index)).load(Acquire) };
-    if !chunk.is_null() {
+    if let Some(chunk) = chunk_at(index) {
         // SAFETY: the chunk's own mapping; advice does not change contents.
         unsafe { libc::madvise(chunk.cast(), CHUNK_BYTES, libc::MADV_HUGEPAGE) };
     }
+}
+
+/// The installed chunk for first-level `index`, if any.
+fn chunk_at(index: usize) -> Option<*mut Chunk> {
+    if index >= L1_LEN {
+        return None;
+    }
+    let l1 = L1.load(Relaxed);
+    if l1.is_null() {
+        return None;
+    }
+    // SAFETY: as in `cells`; `index` is in range.
+    let chunk = unsafe { (*l1.add(index)).load(Acquire) };
+    (!chunk.is_null()).then_some(chunk)
 }
 
 /// Forget every access to `[addr, addr + size)`. Calls `on_atomic` with the
@@ -199,13 +210,7 @@ pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
         if index >= L1_LEN {
             return;
         }
-        let l1 = L1.load(Relaxed);
-        if l1.is_null() {
-            return;
-        }
-        // SAFETY: as in `cells`.
-        let chunk = unsafe { (*l1.add(index)).load(Acquire) };
-        if !chunk.is_null() {
+        if let Some(chunk) = chunk_at(index) {
             let first = (at >> 3) & (GRANULES_PER_CHUNK - 1);
             let last = ((chunk_end - 1) >> 3) & (GRANULES_PER_CHUNK - 1);
             let count = last - first + 1;

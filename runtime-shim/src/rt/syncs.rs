@@ -61,6 +61,15 @@ fn backoff(spins: &mut u32) {
 }
 
 impl SyncVar {
+    /// Copy the first `len` inline components into `into` (`len <= INLINE`).
+    fn load_inline(&self, len: usize, into: &mut SyncClock) {
+        let mut buf = [0u64; INLINE];
+        for (b, cell) in buf.iter_mut().zip(&self.inline[..len]) {
+            *b = cell.load(Relaxed);
+        }
+        into.clock.assign_slice(&buf[..len]);
+    }
+
     fn lock(&'static self) -> Locked {
         let mut spins = 0u32;
         loop {
@@ -89,11 +98,7 @@ impl Locked {
             // SAFETY: we hold the object's lock, so this is the only reference.
             return f(unsafe { &mut *v.big.get() });
         }
-        let mut buf = [0u64; INLINE];
-        for (b, cell) in buf.iter_mut().zip(&v.inline[..len]) {
-            *b = cell.load(Relaxed);
-        }
-        scratch.clock.assign_slice(&buf[..len]);
+        v.load_inline(len, scratch);
         let r = f(scratch);
         self.assign(&scratch.clock);
         r
@@ -293,7 +298,6 @@ pub fn read<T>(cache: &Cache, addr: usize, into: &mut SyncClock, mut load: impl 
         return Some(value);
     };
     let mut spins = 0u32;
-    let mut buf = [0u64; INLINE];
     loop {
         let s = v.seq.load(Acquire);
         if s & 1 == 1 {
@@ -305,14 +309,12 @@ pub fn read<T>(cache: &Cache, addr: usize, into: &mut SyncClock, mut load: impl 
             return None;
         }
         let value = load();
-        for (b, cell) in buf.iter_mut().zip(&v.inline[..len]) {
-            *b = cell.load(Relaxed);
-        }
+        // Kept only if validated below; the caller reads `into` only then.
+        v.load_inline(len, into);
         // The reads above happen before the second read of the count: if no
         // writer started meanwhile, they saw one writer's complete state.
         fence(Acquire);
         if v.seq.load(Relaxed) == s {
-            into.clock.assign_slice(&buf[..len]);
             return Some(value);
         }
         backoff(&mut spins);
