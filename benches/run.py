@@ -10,7 +10,7 @@ workload is annotated), and under ThreadSanitizer on the nightly toolchain
 when one is installed (`-Zsanitizer=thread`; skipped with a note otherwise).
 Runs each workload --reps times per build (default 5; the builds take
 turns within each repetition), takes the median wall time and
-peak RSS (from wait4), prints one table of ratios against the plain build,
+peak RSS (through GNU time, see measure()), prints one table of ratios against the plain build,
 then the access hook's own cost under racecheck (w0_hook: a first access, a
 repeated access in the same epoch, an access right after a release, in ns),
 and writes the numbers as JSON (benches/results.json by default).
@@ -24,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,18 +87,36 @@ def build(variants):
     return exes
 
 
+# Peak RSS must come from a process that never held this script's memory:
+# Linux carries a process's peak RSS across exec, so a child forked from
+# Python reports at least Python's own ~14 MiB. GNU time forks the workload
+# from a ~1 MiB process and reports that child's peak alone.
+GNU_TIME = os.access("/usr/bin/time", os.X_OK)
+
+
 def measure(exe, args, env):
     """Wall seconds, peak RSS (MiB), user and system CPU seconds of one run."""
     full_env = dict(os.environ)
     full_env.update(env)
+    cmd = [exe] + args
+    rss_file = None
+    if GNU_TIME:
+        fd, rss_file = tempfile.mkstemp(prefix="racecheck-bench-rss-")
+        os.close(fd)
+        cmd = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss_file] + cmd
     start = time.perf_counter()
-    proc = subprocess.Popen([exe] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full_env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{exe} {' '.join(args)} exited {code}")
-    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime, usage.ru_stime
+    rss_mib = usage.ru_maxrss / 1024.0
+    if rss_file:
+        with open(rss_file) as f:
+            rss_mib = int(f.read().split()[-1]) / 1024.0
+        os.unlink(rss_file)
+    return wall, rss_mib, usage.ru_utime, usage.ru_stime
 
 
 def main():
@@ -113,6 +132,10 @@ def main():
         variants.append("tsan")
     else:
         print("note: no nightly toolchain (or --no-tsan): ThreadSanitizer column skipped", file=sys.stderr)
+    if not GNU_TIME:
+        print("note: /usr/bin/time not found: peak RSS includes this script's own ~14 MiB "
+              "(Linux keeps a forked child's peak across exec); install GNU time for exact figures",
+              file=sys.stderr)
     exes = build(variants)
     env = {"RACECHECK_OPTIONS": "", "TSAN_OPTIONS": "report_signal_unsafe=0 exitcode=0"}
 
