@@ -246,6 +246,7 @@ fn init_inner() -> bool {
     }
     // SAFETY: registering a plain extern "C" fn with atexit.
     unsafe { libc::atexit(report::at_exit) };
+    symbolize::init_read_only();
     fork::install();
     true
 }
@@ -291,10 +292,39 @@ pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
     if size == 0 {
         return;
     }
+    if !write && symbolize::is_read_only(addr, size) {
+        read_only_touch(addr, size);
+        return;
+    }
     if (addr & 7) + size <= 8 && first_touch(addr, size, write, site) {
         return;
     }
     access_slow(addr, size, write, site);
+}
+
+/// A read of memory no one can write (a constant the macro could not tell
+/// from a `static mut`, a string literal): it can never race, so nothing is
+/// checked or recorded for the report. The thread still leaves a cell, its
+/// own (two threads do not evict each other), in its current epoch, so the
+/// inline fast path skips its next reads there until it synchronises.
+#[inline(always)]
+fn read_only_touch(addr: usize, size: usize) {
+    if (addr & 7) + size > 8 {
+        return;
+    }
+    TLS.with(|t| {
+        let st = t.state.get();
+        if st.is_null() || t.busy.get() {
+            return;
+        }
+        // SAFETY: the calling thread's own state; plain reads of fields only
+        // this thread writes.
+        let (slot, pos) = unsafe { ((*st).slot, (*st).history.pos()) };
+        if let Some(cells) = shadow::cells(addr) {
+            let cell = Cell::new(slot, pos.max(1), (addr & 7) as u64, size as u64, AccessKind::Read);
+            cells[slot.index() % CELLS].store(cell.raw(), Relaxed);
+        }
+    });
 }
 
 /// The commonest slow case, without the general machinery: an access
@@ -405,6 +435,10 @@ pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: Access
         }
         let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
         let cur = Cell::new(st.slot, e, offset, len, kind);
+        if let Some(at) = rules::quick_store(&snapshot, cur) {
+            cells[at].store(cur.raw(), Relaxed);
+            continue;
+        }
         let clocks = &st.clocks;
         let v = rules::check(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
         cells[v.store_at].store(cur.raw(), Relaxed);
@@ -522,9 +556,19 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
         let event = if writes { Event::AtomicWrite(pc as u64) } else { Event::AtomicRead(pc as u64) };
         check_access(st, addr, size, kind, event);
         if let AtomicOp::Load(ord @ (LoadOrd::Relaxed | LoadOrd::Acquire)) = op {
-            if let Some((value, _)) = syncs::read(&st.syncs, addr, &mut st.scratch, &mut real) {
-                st.clocks.atomic_load(&st.scratch, ord, &mut VClock::new());
-                return value;
+            match syncs::read(&st.syncs, addr, &mut st.scratch, &mut real) {
+                // The thread's clock covers the object's: a load, of either
+                // ordering, adds nothing (common on a thread's own counter,
+                // and on a spin over a value that has not changed).
+                Some(syncs::Read::Covered((value, _))) => return value,
+                Some(syncs::Read::Clock((value, _), seq)) => {
+                    st.clocks.atomic_load(&st.scratch, ord, &mut VClock::new());
+                    if ord == LoadOrd::Acquire {
+                        st.syncs.covered(addr, seq);
+                    }
+                    return value;
+                }
+                None => {}
             }
         }
         // A load needs an object only if one exists (holding `Absent`, none
@@ -535,12 +579,17 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
         match (op, found.var()) {
             (AtomicOp::Load(ord), Some(s)) => {
                 with_sc(ord == LoadOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, ord, sc)));
+                if ord != LoadOrd::Relaxed {
+                    st.syncs.covered(addr, s.state_after());
+                }
             }
             (AtomicOp::Store(ord @ (StoreOrd::Relaxed | StoreOrd::Release)), Some(s)) => {
-                // The common store: write the new clock straight in.
+                // The common store: write the new clock straight in. It is
+                // part of the thread's own clock, so covered by it.
                 st.refresh();
                 let (clock, e) = st.clocks.stored_clock(ord);
                 s.assign(clock);
+                st.syncs.covered(addr, s.state_after());
                 st.after(e);
             }
             (AtomicOp::Store(ord), Some(s)) => {

@@ -125,6 +125,51 @@ fn main_program() -> (usize, Option<(usize, usize)>) {
     out
 }
 
+/// The main program's memory that no one can write once it is loaded:
+/// segments mapped without write permission (code, `.rodata`: promoted
+/// constants and immutable statics) and the RELRO range (made read-only
+/// after relocation, before any user code runs). Reads there never race.
+/// Sorted `[start, end)` ranges; only the main program's, which is never
+/// unmapped, so no range can later hold writable memory.
+static READ_ONLY: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
+
+/// Find the read-only ranges (called once, at start-up).
+pub fn init_read_only() {
+    READ_ONLY.get_or_init(|| {
+        unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, _size: usize, out: *mut libc::c_void) -> i32 {
+            // SAFETY: as in `main_program`; `out` is our Vec.
+            unsafe {
+                let info = &*info;
+                let out = &mut *(out as *mut Vec<(usize, usize)>);
+                let bias = info.dlpi_addr as usize;
+                for p in std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) {
+                    let read_only = match p.p_type {
+                        libc::PT_LOAD => p.p_flags & libc::PF_W == 0,
+                        libc::PT_GNU_RELRO => true,
+                        _ => false,
+                    };
+                    if read_only && p.p_memsz > 0 {
+                        let start = bias + p.p_vaddr as usize;
+                        out.push((start, start + p.p_memsz as usize));
+                    }
+                }
+            }
+            1 // the main program only
+        }
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        // SAFETY: the callback only writes our local through `out`.
+        unsafe { libc::dl_iterate_phdr(Some(first), (&mut out as *mut Vec<(usize, usize)>).cast()) };
+        out.sort();
+        out
+    });
+}
+
+/// Does `[addr, addr+size)` lie in memory no one can write?
+#[inline]
+pub fn is_read_only(addr: usize, size: usize) -> bool {
+    READ_ONLY.get().is_some_and(|r| r.iter().any(|&(start, end)| addr >= start && addr + size <= end))
+}
+
 /// The entry of a sorted `(start, size, name)` list whose range holds `off`.
 fn containing(list: &[(usize, usize, String)], off: usize) -> Option<&(usize, usize, String)> {
     let i = list.partition_point(|(start, _, _)| *start <= off);

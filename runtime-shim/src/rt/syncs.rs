@@ -16,7 +16,7 @@
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 
 use racecheck_detector::sync::SyncClock;
@@ -31,9 +31,14 @@ use racecheck_detector::VClock;
 /// keep the result only if `seq` did not change meanwhile (see [`read`]).
 /// A bigger one lives in `big`, behind the lock only. Objects are aligned
 /// to two cache lines so that two busy objects never share one.
+///
+/// Every lock moves `seq` on (it never goes back, nor wraps in practice,
+/// across reuse for other addresses too), so an even count names one state
+/// of the clock: a thread whose clock already covers that state may skip
+/// reading it (see [`Cache::covered`]).
 #[repr(align(128))]
 pub struct SyncVar {
-    seq: AtomicU32,
+    seq: AtomicU64,
     /// The address this object stands for now; 0 while on the free list.
     /// Written only under the lock.
     addr: AtomicUsize,
@@ -86,7 +91,7 @@ impl SyncVar {
 }
 
 /// A locked object, and the count that unlocks it; unlocks when dropped.
-pub struct Locked(&'static SyncVar, u32);
+pub struct Locked(&'static SyncVar, u64);
 
 impl Locked {
     /// Run `f` on the object's clock. A small clock is copied into `scratch`
@@ -130,6 +135,11 @@ impl Locked {
     fn addr(&self) -> usize {
         self.0.addr.load(Relaxed)
     }
+
+    /// The count naming the state the object is left in when unlocked.
+    pub fn state_after(&self) -> u64 {
+        self.1
+    }
 }
 
 impl Drop for Locked {
@@ -144,24 +154,38 @@ pub struct Cache(Box<[Entry; CACHE]>);
 
 /// An address and its object; or, with no object, the generation of the
 /// address's table shard when the address was seen to have none.
+/// `covered`: a state of the object (an even `seq`) whose clock the
+/// thread's own clock includes (it acquired it, or stored it itself); odd
+/// when none is known.
 #[derive(Copy, Clone)]
 struct Entry {
     addr: usize,
     var: Option<&'static SyncVar>,
     absent_gen: u64,
+    covered: u64,
 }
 
 const CACHE: usize = 256;
+const NOT_COVERED: u64 = 1;
 
 impl Default for Cache {
     fn default() -> Cache {
-        Cache(Box::new([Entry { addr: 0, var: None, absent_gen: u64::MAX }; CACHE]))
+        Cache(Box::new([Entry { addr: 0, var: None, absent_gen: u64::MAX, covered: NOT_COVERED }; CACHE]))
     }
 }
 
 impl Cache {
     fn entry(&mut self, addr: usize) -> &mut Entry {
         &mut self.0[hash(addr) >> 56 & (CACHE - 1)]
+    }
+
+    /// The thread's clock now includes state `seq` of the object at `addr`
+    /// (found through this cache just before).
+    pub fn covered(&mut self, addr: usize, seq: u64) {
+        let e = self.entry(addr);
+        if e.addr == addr && e.var.is_some() {
+            e.covered = seq;
+        }
     }
 }
 
@@ -219,7 +243,7 @@ fn fresh_var() -> &'static SyncVar {
         return v;
     }
     let v: &'static SyncVar = Box::leak(Box::new(SyncVar {
-        seq: AtomicU32::new(0),
+        seq: AtomicU64::new(0),
         addr: AtomicUsize::new(0),
         len: AtomicUsize::new(0),
         inline: [const { AtomicU64::new(0) }; INLINE],
@@ -262,21 +286,32 @@ pub fn find(cache: &mut Cache, addr: usize, create: bool) -> Found {
     let shard = shard_of(addr);
     let found = find_slow(shard, addr, create);
     *entry = match &found {
-        Found::Var(v) => Entry { addr, var: Some(v.0), absent_gen: u64::MAX },
+        Found::Var(v) => Entry { addr, var: Some(v.0), absent_gen: u64::MAX, covered: NOT_COVERED },
         // Stable while the shard is locked.
-        Found::Absent(_) => Entry { addr, var: None, absent_gen: shard.gen.load(Relaxed) },
+        Found::Absent(_) => Entry { addr, var: None, absent_gen: shard.gen.load(Relaxed), covered: NOT_COVERED },
     };
     found
+}
+
+/// What a load without the lock ([`read`]) found.
+pub enum Read<T> {
+    /// The value, read while the object was in a state the thread's clock
+    /// already covers: no clock to take in.
+    Covered(T),
+    /// The value, with the clock that goes with it in `into`, and the state
+    /// it was read in.
+    Clock(T, u64),
 }
 
 /// A load without the lock, for an address in the thread's cache: runs
 /// `load` (the real atomic load, which may run more than once) and puts the
 /// clock that goes with the value it read into `into` (empty when the
-/// address has no object). `None`, with `load` not run, when the caller
-/// must take the locked path ([`find`]) instead: not cached, the clock too
-/// big, or an object created since the thread saw there was none.
+/// address has no object), unless the thread's clock covers it already.
+/// `None`, with `load` not run, when the caller must take the locked path
+/// ([`find`]) instead: not cached, the clock too big, or an object created
+/// since the thread saw there was none.
 #[inline]
-pub fn read<T>(cache: &Cache, addr: usize, into: &mut SyncClock, mut load: impl FnMut() -> T) -> Option<T> {
+pub fn read<T>(cache: &Cache, addr: usize, into: &mut SyncClock, mut load: impl FnMut() -> T) -> Option<Read<T>> {
     let entry = cache.0[hash(addr) >> 56 & (CACHE - 1)];
     if entry.addr != addr {
         return None;
@@ -294,8 +329,7 @@ pub fn read<T>(cache: &Cache, addr: usize, into: &mut SyncClock, mut load: impl 
         if gen.load(Relaxed) != entry.absent_gen {
             return None;
         }
-        into.clock.clear();
-        return Some(value);
+        return Some(Read::Covered(value));
     };
     let mut spins = 0u32;
     loop {
@@ -304,18 +338,22 @@ pub fn read<T>(cache: &Cache, addr: usize, into: &mut SyncClock, mut load: impl 
             backoff(&mut spins);
             continue;
         }
+        let covered = s == entry.covered;
         let len = v.len.load(Relaxed);
-        if v.addr.load(Relaxed) != addr || len > INLINE {
+        if !covered && (v.addr.load(Relaxed) != addr || len > INLINE) {
             return None;
         }
         let value = load();
-        // Kept only if validated below; the caller reads `into` only then.
-        v.load_inline(len, into);
+        if !covered {
+            // Kept only if validated below; the caller reads `into` only then.
+            v.load_inline(len, into);
+        }
         // The reads above happen before the second read of the count: if no
-        // writer started meanwhile, they saw one writer's complete state.
+        // writer started meanwhile, they saw one writer's complete state
+        // (and the value goes with state `s`).
         fence(Acquire);
         if v.seq.load(Relaxed) == s {
-            return Some(value);
+            return Some(if covered { Read::Covered(value) } else { Read::Clock(value, s) });
         }
         backoff(&mut spins);
     }
