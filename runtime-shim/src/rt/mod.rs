@@ -69,6 +69,8 @@ pub struct ThreadState {
     pub slot: Slot,
     /// Accesses with epochs from here on are in the current sync epoch.
     pub epoch_start: u64,
+    /// `epoch_start` as the smallest raw cell in it (`shadow::epoch_floor`).
+    pub epoch_floor: u64,
     /// The shadow's first level (fixed at start-up), kept here so the
     /// inlined fast path reaches it from the state it has loaded already.
     pub shadow_l1: *const *const u64,
@@ -99,6 +101,7 @@ impl ThreadState {
     fn after(&mut self, e: Effect) {
         if e.released {
             self.epoch_start = self.history.pos();
+            self.epoch_floor = rules::epoch_floor(self.epoch_start);
         }
     }
 }
@@ -395,11 +398,11 @@ pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     // written only by this thread (plain reads, no reference to the rest).
     // A thread that has finished (`dead`) needs no test here: its accesses
     // are ignored whichever way this goes.
-    let (slot, epoch_start, l1) = unsafe { ((*st).slot, (*st).epoch_start, (*st).shadow_l1) };
+    let (slot, floor, l1) = unsafe { ((*st).slot, (*st).epoch_floor, (*st).shadow_l1) };
     let Some((a, b)) = shadow::peek(l1, addr) else { return false };
     let kind = if write { AccessKind::Write } else { AccessKind::Read };
-    let probe = Cell::new(slot, epoch_start.max(1), (addr & 7) as u64, size as u64, kind);
-    rules::is_same_access(Cell::from_raw(a), probe, epoch_start) || rules::is_same_access(Cell::from_raw(b), probe, epoch_start)
+    let probe = Cell::new(slot, 1, (addr & 7) as u64, size as u64, kind);
+    rules::is_same_plain_access(a, probe, floor) || rules::is_same_plain_access(b, probe, floor)
 }
 
 #[cold]

@@ -122,6 +122,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     Box::into_raw(Box::new(ThreadState {
         slot,
         epoch_start: history.pos(),
+        epoch_floor: racecheck_detector::shadow::epoch_floor(history.pos()),
         shadow_l1: shadow::l1(),
         history,
         dead: false,
