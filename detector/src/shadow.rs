@@ -253,7 +253,7 @@ pub struct Verdict {
 /// keeps cells stable when several threads read what one thread wrote (each
 /// reader's own access stays, and its next read takes the fast path).
 /// `victim` picks among concurrent cells otherwise.
-#[inline]
+#[inline(always)]
 pub fn check(
     cells: &[Cell; CELLS],
     cur: Cell,
