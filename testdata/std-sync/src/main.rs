@@ -241,6 +241,22 @@ mod scenarios {
         }
         DATA.bump();
         t.join().unwrap();
+        // Relaxed loads of the stored value (the first may find the sync
+        // object, the second reads it through the thread's cache), then one
+        // Acquire load of it: that load must take in the stored clock,
+        // though the atomic has not changed since the Relaxed loads.
+        static READY: AtomicUsize = AtomicUsize::new(0);
+        let t = thread::spawn(move || {
+            DATA.bump();
+            READY.store(1, Ordering::Release);
+        });
+        while READY.load(Ordering::Relaxed) != 1 {
+            std::hint::spin_loop();
+        }
+        let _ = READY.load(Ordering::Relaxed);
+        let _ = READY.load(if racy { Ordering::Relaxed } else { Ordering::Acquire });
+        DATA.bump();
+        t.join().unwrap();
     }
 
     /// park/unpark with a flag, LazyLock, sync_channel(n), Builder::spawn,
