@@ -249,7 +249,7 @@ fn init_inner() -> bool {
     }
     // SAFETY: registering a plain extern "C" fn with atexit.
     unsafe { libc::atexit(report::at_exit) };
-    symbolize::init_read_only();
+    symbolize::init_main_program();
     fork::install();
     true
 }

@@ -51,14 +51,10 @@ pub fn user_frames(pcs: &[usize]) -> Vec<StackFrame> {
 }
 
 struct Symbols {
-    bias: usize,
     /// (start, size, demangled name), sorted by start.
     objects: Vec<(usize, usize, String)>,
     /// Thread-local variables: (offset in the TLS block, size, name), sorted.
     tls: Vec<(usize, usize, String)>,
-    /// The executable's TLS segment: `(offset of its block below the
-    /// thread pointer, size)`, as glibc lays it out (x86_64, variant II).
-    tls_block: Option<(usize, usize)>,
 }
 
 fn symbols() -> &'static Symbols {
@@ -89,85 +85,80 @@ fn symbols() -> &'static Symbols {
         }
         objects.sort();
         tls.sort();
-        let (bias, tls_block) = main_program();
-        Symbols { bias, objects, tls, tls_block }
+        Symbols { objects, tls }
     })
 }
 
 /// What the dynamic loader says about the main program (the first module
-/// `dl_iterate_phdr` reports): its load bias, and its PT_TLS segment placed
-/// as glibc places the first module's block, `(offset below the thread
-/// pointer, size)` with `offset = roundup(memsz - firstbyte, align) +
-/// firstbyte` and `firstbyte = -vaddr mod align`.
-fn main_program() -> (usize, Option<(usize, usize)>) {
-    type Out = (usize, Option<(usize, usize)>);
-    unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, _size: usize, out: *mut libc::c_void) -> i32 {
-        // SAFETY: dl_iterate_phdr passes a valid `info` whose `dlpi_phdr`
-        // has `dlpi_phnum` entries; `out` is our `Out`.
-        unsafe {
-            let info = &*info;
-            let out = &mut *(out as *mut Out);
-            out.0 = info.dlpi_addr as usize;
-            let phdrs = std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
-            if let Some(p) = phdrs.iter().find(|p| p.p_type == libc::PT_TLS) {
-                let align = (p.p_align as usize).max(1);
-                let memsz = p.p_memsz as usize;
-                let firstbyte = (p.p_vaddr as usize).wrapping_neg() & (align - 1);
-                let offset = (memsz - firstbyte).div_ceil(align) * align + firstbyte;
-                out.1 = Some((offset, memsz));
-            }
-        }
-        1 // the main program comes first; stop there
-    }
-    let mut out: Out = (0, None);
-    // SAFETY: the callback only writes our local through `out`.
-    unsafe { libc::dl_iterate_phdr(Some(first), (&mut out as *mut Out).cast()) };
-    out
+/// `dl_iterate_phdr` reports), read once at start-up ([`init_main_program`]).
+struct MainProgram {
+    /// Load bias.
+    bias: usize,
+    /// Its PT_TLS segment placed as glibc places the first module's block
+    /// (x86_64, variant II): `(offset below the thread pointer, size)`,
+    /// with `offset = roundup(memsz - firstbyte, align) + firstbyte` and
+    /// `firstbyte = -vaddr mod align`.
+    tls_block: Option<(usize, usize)>,
+    /// Memory no one can write once the program is loaded, as sorted
+    /// `[start, end)` ranges: segments mapped without write permission
+    /// (code, `.rodata`: promoted constants, immutable statics, literals)
+    /// and the RELRO range (read-only after relocation, before any user
+    /// code runs). Reads there never race. The main program is never
+    /// unmapped, so no range can later hold writable memory.
+    read_only: Vec<(usize, usize)>,
 }
 
-/// The main program's memory that no one can write once it is loaded:
-/// segments mapped without write permission (code, `.rodata`: promoted
-/// constants and immutable statics) and the RELRO range (made read-only
-/// after relocation, before any user code runs). Reads there never race.
-/// Sorted `[start, end)` ranges; only the main program's, which is never
-/// unmapped, so no range can later hold writable memory.
-static READ_ONLY: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
+static MAIN: OnceLock<MainProgram> = OnceLock::new();
 
-/// Find the read-only ranges (called once, at start-up).
-pub fn init_read_only() {
-    READ_ONLY.get_or_init(|| {
+fn main_program() -> &'static MainProgram {
+    MAIN.get_or_init(|| {
         unsafe extern "C" fn first(info: *mut libc::dl_phdr_info, _size: usize, out: *mut libc::c_void) -> i32 {
-            // SAFETY: as in `main_program`; `out` is our Vec.
+            // SAFETY: dl_iterate_phdr passes a valid `info` whose `dlpi_phdr`
+            // has `dlpi_phnum` entries; `out` is our `MainProgram`.
             unsafe {
                 let info = &*info;
-                let out = &mut *(out as *mut Vec<(usize, usize)>);
-                let bias = info.dlpi_addr as usize;
+                let out = &mut *(out as *mut MainProgram);
+                out.bias = info.dlpi_addr as usize;
                 for p in std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) {
                     let read_only = match p.p_type {
+                        libc::PT_TLS => {
+                            let align = (p.p_align as usize).max(1);
+                            let memsz = p.p_memsz as usize;
+                            let firstbyte = (p.p_vaddr as usize).wrapping_neg() & (align - 1);
+                            let offset = (memsz - firstbyte).div_ceil(align) * align + firstbyte;
+                            out.tls_block = Some((offset, memsz));
+                            false
+                        }
                         libc::PT_LOAD => p.p_flags & libc::PF_W == 0,
                         libc::PT_GNU_RELRO => true,
                         _ => false,
                     };
                     if read_only && p.p_memsz > 0 {
-                        let start = bias + p.p_vaddr as usize;
-                        out.push((start, start + p.p_memsz as usize));
+                        let start = out.bias + p.p_vaddr as usize;
+                        out.read_only.push((start, start + p.p_memsz as usize));
                     }
                 }
+                out.read_only.sort();
             }
-            1 // the main program only
+            1 // the main program comes first; stop there
         }
-        let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut out = MainProgram { bias: 0, tls_block: None, read_only: Vec::new() };
         // SAFETY: the callback only writes our local through `out`.
-        unsafe { libc::dl_iterate_phdr(Some(first), (&mut out as *mut Vec<(usize, usize)>).cast()) };
-        out.sort();
+        unsafe { libc::dl_iterate_phdr(Some(first), (&mut out as *mut MainProgram).cast()) };
         out
-    });
+    })
+}
+
+/// Read the main program's layout (at start-up, so that the access hooks
+/// find the read-only ranges ready).
+pub fn init_main_program() {
+    main_program();
 }
 
 /// Does `[addr, addr+size)` lie in memory no one can write?
 #[inline]
 pub fn is_read_only(addr: usize, size: usize) -> bool {
-    READ_ONLY.get().is_some_and(|r| r.iter().any(|&(start, end)| addr >= start && addr + size <= end))
+    MAIN.get().is_some_and(|m| m.read_only.iter().any(|&(start, end)| addr >= start && addr + size <= end))
 }
 
 /// The entry of a sorted `(start, size, name)` list whose range holds `off`.
@@ -180,8 +171,8 @@ fn containing(list: &[(usize, usize, String)], off: usize) -> Option<&(usize, us
 /// `tp`? Then the variable there, when named: `(name, start, size)`, with
 /// start and size of the whole block when no symbol covers `addr`.
 pub fn thread_local(addr: usize, tp: usize) -> Option<(Option<String>, usize, usize)> {
+    let (offset, memsz) = main_program().tls_block?;
     let s = symbols();
-    let (offset, memsz) = s.tls_block?;
     let block = tp.checked_sub(offset)?;
     if addr < block || addr >= block + memsz {
         return None;
@@ -194,8 +185,8 @@ pub fn thread_local(addr: usize, tp: usize) -> Option<(Option<String>, usize, us
 
 /// The static holding `addr`: `(name, start, size)`.
 pub fn global(addr: usize) -> Option<(String, usize, usize)> {
-    let s = symbols();
-    let (start, size, name) = containing(&s.objects, addr.checked_sub(s.bias)?)?;
-    Some((name.clone(), start + s.bias, *size))
+    let bias = main_program().bias;
+    let (start, size, name) = containing(&symbols().objects, addr.checked_sub(bias)?)?;
+    Some((name.clone(), start + bias, *size))
 }
 
