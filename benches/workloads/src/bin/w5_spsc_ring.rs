@@ -43,6 +43,17 @@ impl Ring {
 fn main() {
     let n = scale(10_000_000);
     let r = Arc::new(Ring { slots: UnsafeCell::new([0; CAP]), head: AtomicUsize::new(0), tail: AtomicUsize::new(0) });
+    // `w5_spsc_ring SCALE 1`: one thread pushes and pops in turn, the same
+    // operations with no cache line moving between cores (for context).
+    if std::env::args().nth(2).as_deref() == Some("1") {
+        let mut sum = 0u64;
+        for i in 0..n {
+            r.push(i);
+            sum = sum.wrapping_add(r.pop().unwrap());
+        }
+        println!("{sum}");
+        return;
+    }
     let r2 = Arc::clone(&r);
     let producer = thread::spawn(move || {
         for i in 0..n {
