@@ -150,6 +150,7 @@ impl History {
     }
 
     /// Append a frame entry; `stack` is the stack before the new frame.
+    #[inline]
     pub fn push_enter(&self, frame: Frame, stack: &[Frame]) {
         let mut p = self.pos.load(Relaxed);
         if p & (PART - 1) == PART - 1 {

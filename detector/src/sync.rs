@@ -141,6 +141,7 @@ impl ThreadClocks {
     }
 
     /// Record the thread's present position in its own component.
+    #[inline]
     pub fn set_now(&mut self, now: Epoch) {
         self.clock.set(self.slot, now);
     }
