@@ -312,20 +312,25 @@ pub fn check(
 /// puts it: its own matching cell, else an empty one. `None`: run `check`.
 #[inline(always)]
 pub fn quick_store(cells: &[Cell; CELLS], cur: Cell) -> Option<usize> {
+    // On raw cells: `diff` has a bit set where the two accesses differ.
+    const SLOT: u64 = ((1 << Cell::SLOT_BITS) - 1) << Cell::SLOT_SHIFT;
+    const ATOMIC_AND_MASK: u64 = (1 << Cell::ATOMIC_SHIFT) | ((1 << Cell::MASK_BITS) - 1);
+    const WRITE: u64 = 1 << Cell::WRITE_SHIFT;
     let mut own = None;
     let mut empty = None;
     for (i, &old) in cells.iter().enumerate() {
+        let diff = old.0 ^ cur.0;
         if old.is_empty() {
             empty.get_or_insert(i);
-        } else if old.slot() == cur.slot() {
-            if own.is_none()
-                && old.mask() == cur.mask()
-                && old.is_atomic() == cur.is_atomic()
-                && (cur.is_write() || !old.is_write())
-            {
+        } else if diff & SLOT == 0 {
+            // Its own access, replaced when `cur` covers the same bytes,
+            // with the same atomicity, at least as strongly.
+            if own.is_none() && diff & ATOMIC_AND_MASK == 0 && (cur.0 & WRITE != 0 || old.0 & WRITE == 0) {
                 own = Some(i);
             }
-        } else if !(cur.is_atomic() && old.is_atomic() && old.mask() == cur.mask()) {
+        } else if !(cur.is_atomic() && diff & ATOMIC_AND_MASK == 0) {
+            // Another thread's access that is not an atomic of the same bytes
+            // as an atomic `cur`.
             return None;
         }
     }

@@ -418,44 +418,65 @@ fn access_slow(addr: usize, size: usize, write: bool, site: &'static Site) {
 #[inline(always)]
 pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event) {
     let mut epoch = None;
-    for (granule, offset, len) in rules::split(addr as u64, size as u64) {
-        let Some(cells) = shadow::cells(granule as usize) else { continue };
-        let load = || -> [Cell; CELLS] { std::array::from_fn(|i| Cell::from_raw(cells[i].load(Relaxed))) };
-        let mut snapshot = load();
-        if snapshot.iter().all(|c| c.is_empty()) {
-            // Memory no one has touched (since it was allocated): nothing to
-            // check, the access takes the first cell if it is still empty;
-            // else it is checked against what came in.
-            let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
-            if take_fresh(st, cells, granule as usize, Cell::new(st.slot, e, offset, len, kind)) {
-                continue;
-            }
-            snapshot = load();
-        }
-        let probe = Cell::new(st.slot, st.history.pos(), offset, len, kind);
-        if snapshot.iter().any(|&c| rules::is_same_access(c, probe, st.epoch_start)) {
-            continue;
-        }
-        let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
-        let cur = Cell::new(st.slot, e, offset, len, kind);
-        if let Some(at) = rules::quick_store(&snapshot, cur) {
-            cells[at].store(cur.raw(), Relaxed);
-            continue;
-        }
-        let clocks = &st.clocks;
-        let v = rules::check(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
-        cells[v.store_at].store(cur.raw(), Relaxed);
-        for (i, cell) in cells.iter().enumerate() {
-            if v.clear >> i & 1 == 1 {
-                cell.store(0, Relaxed);
-            }
-        }
-        if let Some(prev) = v.race {
-            report::race(st, (granule + offset) as usize, len as usize, kind, event, prev);
+    if (addr & 7) + size <= 8 {
+        // The common case (every atomic, every aligned scalar): one granule.
+        check_granule(st, addr & !7, (addr & 7) as u64, size as u64, kind, event, &mut epoch);
+    } else {
+        for (granule, offset, len) in rules::split(addr as u64, size as u64) {
+            check_granule(st, granule as usize, offset, len, kind, event, &mut epoch);
         }
     }
     if epoch.is_some() && !st.name_captured {
         thread::capture_name_once(st);
+    }
+}
+
+/// [`check_access`] for the part `[offset, offset + len)` of one granule.
+/// `epoch`: the access's event, pushed to the history by the first part
+/// that needs it.
+#[inline(always)]
+fn check_granule(
+    st: &mut ThreadState,
+    granule: usize,
+    offset: u64,
+    len: u64,
+    kind: AccessKind,
+    event: Event,
+    epoch: &mut Option<u64>,
+) {
+    let Some(cells) = shadow::cells(granule) else { return };
+    let load = || -> [Cell; CELLS] { std::array::from_fn(|i| Cell::from_raw(cells[i].load(Relaxed))) };
+    let mut snapshot = load();
+    if snapshot.iter().all(|c| c.is_empty()) {
+        // Memory no one has touched (since it was allocated): nothing to
+        // check, the access takes the first cell if it is still empty;
+        // else it is checked against what came in.
+        let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
+        if take_fresh(st, cells, granule, Cell::new(st.slot, e, offset, len, kind)) {
+            return;
+        }
+        snapshot = load();
+    }
+    let probe = Cell::new(st.slot, st.history.pos(), offset, len, kind);
+    if snapshot.iter().any(|&c| rules::is_same_access(c, probe, st.epoch_start)) {
+        return;
+    }
+    let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
+    let cur = Cell::new(st.slot, e, offset, len, kind);
+    if let Some(at) = rules::quick_store(&snapshot, cur) {
+        cells[at].store(cur.raw(), Relaxed);
+        return;
+    }
+    let clocks = &st.clocks;
+    let v = rules::check(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
+    cells[v.store_at].store(cur.raw(), Relaxed);
+    for (i, cell) in cells.iter().enumerate() {
+        if v.clear >> i & 1 == 1 {
+            cell.store(0, Relaxed);
+        }
+    }
+    if let Some(prev) = v.race {
+        report::race(st, granule + offset as usize, len as usize, kind, event, prev);
     }
 }
 
