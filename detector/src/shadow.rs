@@ -219,12 +219,11 @@ pub fn epoch_floor(epoch_start: Epoch) -> u64 {
     epoch_start << Cell::EPOCH_SHIFT
 }
 
-/// [`is_same_access`] for the inline fast path, on a raw cell, for a plain
-/// (non-atomic) `cur` whose epoch bits are ignored; `floor` is
-/// [`epoch_floor`] of the epoch start. An exclusive-or, a test and a
-/// comparison per cell.
+/// [`is_same_access`] on a raw cell, as the runtime's hot paths run it:
+/// `cur`'s epoch bits are ignored and `floor` is [`epoch_floor`] of the
+/// epoch start. An exclusive-or, a test and a comparison per cell.
 #[inline(always)]
-pub fn is_same_plain_access(old: u64, cur: Cell, floor: u64) -> bool {
+pub fn is_same_access_raw(old: u64, cur: Cell, floor: u64) -> bool {
     // Slot, atomicity and mask equal; the write bit too when `cur` writes
     // (a read is covered by an earlier write or read).
     const LOW: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
@@ -494,13 +493,13 @@ mod tests {
         }
         let mut same = 0;
         for &old in &olds {
-            for kind in [AccessKind::Read, AccessKind::Write] {
+            for kind in kinds {
                 for (off, size) in [(0, 8), (0, 4), (4, 4)] {
                     for start in [0, 1, 5, 6, Cell::MAX_EPOCH] {
                         let cur = c(2, start.max(1), off, size, kind);
                         let want = is_same_access(old, cur, start);
                         same += want as usize;
-                        assert_eq!(is_same_plain_access(old.raw(), cur, epoch_floor(start)), want, "{old:?} {cur:?} from {start}");
+                        assert_eq!(is_same_access_raw(old.raw(), cur, epoch_floor(start)), want, "{old:?} {cur:?} from {start}");
                     }
                 }
             }

@@ -67,9 +67,8 @@ pub fn runtime() -> &'static Runtime {
 /// One thread's detector state. Hot fields first.
 pub struct ThreadState {
     pub slot: Slot,
-    /// Accesses with epochs from here on are in the current sync epoch.
-    pub epoch_start: u64,
-    /// `epoch_start` as the smallest raw cell in it (`shadow::epoch_floor`).
+    /// Where the current sync epoch starts, as the smallest raw shadow cell
+    /// in it (`shadow::epoch_floor` of the first epoch in it).
     pub epoch_floor: u64,
     /// The shadow's first level (fixed at start-up), kept here so the
     /// inlined fast path reaches it from the state it has loaded already.
@@ -100,8 +99,7 @@ impl ThreadState {
 
     fn after(&mut self, e: Effect) {
         if e.released {
-            self.epoch_start = self.history.pos();
-            self.epoch_floor = rules::epoch_floor(self.epoch_start);
+            self.epoch_floor = rules::epoch_floor(self.history.pos());
         }
     }
 }
@@ -402,7 +400,7 @@ pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     let Some((a, b)) = shadow::peek(l1, addr) else { return false };
     let kind = if write { AccessKind::Write } else { AccessKind::Read };
     let probe = Cell::new(slot, 1, (addr & 7) as u64, size as u64, kind);
-    rules::is_same_plain_access(a, probe, floor) || rules::is_same_plain_access(b, probe, floor)
+    rules::is_same_access_raw(a, probe, floor) || rules::is_same_access_raw(b, probe, floor)
 }
 
 #[cold]
@@ -458,7 +456,7 @@ fn check_granule(
         snapshot = load();
     }
     let probe = Cell::new(st.slot, st.history.pos(), offset, len, kind);
-    if snapshot.iter().any(|&c| rules::is_same_access(c, probe, st.epoch_start)) {
+    if snapshot.iter().any(|&c| rules::is_same_access_raw(c.raw(), probe, st.epoch_floor)) {
         return;
     }
     let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));

@@ -121,7 +121,6 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     info.thread_pointer.store(sys::thread_pointer(), Release);
     Box::into_raw(Box::new(ThreadState {
         slot,
-        epoch_start: history.pos(),
         epoch_floor: racecheck_detector::shadow::epoch_floor(history.pos()),
         shadow_l1: shadow::l1(),
         history,
