@@ -9,11 +9,11 @@ Builds benches/workloads three ways from the same source: plain
 workload is annotated), and under ThreadSanitizer on the nightly toolchain
 when one is installed (`-Zsanitizer=thread`; skipped with a note otherwise).
 Runs each workload --reps times per build (default 5; the builds take
-turns within each repetition), takes the median wall time and
-peak RSS (through GNU time, see measure()), prints one table of ratios against the plain build,
-then the access hook's own cost under racecheck (w0_hook: a first access, a
-repeated access in the same epoch, an access right after a release, in ns),
-and writes the numbers as JSON (benches/results.json by default).
+turns within each repetition), takes the median wall time and peak RSS
+(through GNU time, see measure()), prints one table of ratios against the
+plain build, then the access hook's own cost under racecheck (w0_hook: a
+first access, a repeated access in the same epoch, an access right after a
+release, in ns), and writes the numbers as JSON (benches/results.json by default).
 """
 
 import argparse
