@@ -2,7 +2,7 @@
 """racecheck's benchmark suite: overhead against an uninstrumented run and
 against ThreadSanitizer, as ratios.
 
-Usage: python3 benches/run.py [--reps N] [--scale F] [--json PATH] [--no-tsan]
+Usage: python3 benches/run.py [--reps N] [--scale F] [--json PATH] [--no-tsan] [--only BIN,...]
 
 Builds benches/workloads three ways from the same source: plain
 (`cargo build --release`), under racecheck (`racecheck run --release`, every
@@ -14,6 +14,8 @@ turns within each repetition), takes the median wall time and peak RSS
 plain build, then the access hook's own cost under racecheck (w0_hook: a
 first access, a repeated access in the same epoch, an access right after a
 release, in ns), and writes the numbers as JSON (benches/results.json by default).
+`--only w2_own_halves,w5_spsc_ring` runs just those workloads (for a quick
+look; the JSON is then written only where --json says).
 """
 
 import argparse
@@ -61,8 +63,8 @@ def has_nightly():
     return any(line.startswith("nightly") for line in r.stdout.splitlines())
 
 
-def build(variants):
-    bins = sorted({b for _, b, _ in WORKLOADS} | {"w0_hook"})
+def build(variants, workloads):
+    bins = sorted({b for _, b, _ in workloads} | {"w0_hook"})
     exes = {}
     print("building plain workloads…", file=sys.stderr)
     base_dir = os.path.join(ROOT, "benches", "target", "base")
@@ -126,7 +128,18 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workloads' sizes")
     ap.add_argument("--json", default=os.path.join(ROOT, "benches", "results.json"))
     ap.add_argument("--no-tsan", action="store_true", help="skip ThreadSanitizer even if nightly exists")
+    ap.add_argument("--only", help="comma-separated workload binaries to run (default: all)")
     opts = ap.parse_args()
+    workloads = WORKLOADS
+    if opts.only:
+        wanted = set(opts.only.split(","))
+        unknown = wanted - {b for _, b, _ in WORKLOADS}
+        if unknown:
+            sys.exit(f"--only: no workload named {', '.join(sorted(unknown))} "
+                     f"(known: {', '.join(sorted({b for _, b, _ in WORKLOADS}))})")
+        workloads = [w for w in WORKLOADS if w[1] in wanted]
+        if "--json" not in sys.argv:
+            opts.json = None
 
     variants = ["base", "racecheck"]
     if not opts.no_tsan and has_nightly():
@@ -137,11 +150,11 @@ def main():
         print("note: /usr/bin/time not found: peak RSS includes this script's own ~14 MiB "
               "(Linux keeps a forked child's peak across exec); install GNU time for exact figures",
               file=sys.stderr)
-    exes = build(variants)
+    exes = build(variants, workloads)
     env = {"RACECHECK_OPTIONS": "", "TSAN_OPTIONS": "report_signal_unsafe=0 exitcode=0"}
 
     results = []
-    for name, b, extra in WORKLOADS:
+    for name, b, extra in workloads:
         row = {"workload": name, "binary": b, "args": extra}
         # Variants take turns within each repetition, so a noisy spell on
         # the machine hits all of them rather than one.
@@ -183,35 +196,49 @@ def main():
     geo = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
     # The one-thread variants are context, not part of the suite's six.
     rows = [r for r in results if r["args"] != ["1"]]
-    summary["racecheck_geomean_slowdown"] = geo([ratio(r, "racecheck", "seconds") for r in rows])
-    if "tsan" in variants:
-        summary["tsan_geomean_slowdown"] = geo([ratio(r, "tsan", "seconds") for r in rows])
-        summary["racecheck_over_tsan_geomean"] = summary["racecheck_geomean_slowdown"] / summary["tsan_geomean_slowdown"]
-    two = next(r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["2"])
-    one = next(r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["1"])
+    if len(workloads) == len(WORKLOADS):
+        summary["racecheck_geomean_slowdown"] = geo([ratio(r, "racecheck", "seconds") for r in rows])
+        if "tsan" in variants:
+            summary["tsan_geomean_slowdown"] = geo([ratio(r, "tsan", "seconds") for r in rows])
+            summary["racecheck_over_tsan_geomean"] = (summary["racecheck_geomean_slowdown"]
+                                                      / summary["tsan_geomean_slowdown"])
+    two = next((r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["2"]), None)
+    one = next((r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["1"]), None)
+    if one and two:
+        w2_summary(summary, one, two)
+    hook(summary, exes, env, opts.scale)
+    for k, v in summary.items():
+        print(f"{k}: {v:.2f}")
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump({"reps": opts.reps, "scale": opts.scale, "variants": variants, "results": results,
+                       "summary": summary}, f, indent=2)
+        print(f"(written to {os.path.relpath(opts.json, ROOT)})", file=sys.stderr)
+
+
+def w2_summary(summary, one, two):
     summary["w2_racecheck_two_thread_speedup"] = one["racecheck"]["seconds"] / two["racecheck"]["seconds"]
     # Context for that figure: how the plain program itself scales (its own
     # page faults on fresh memory do not), and how the time racecheck adds
     # scales on its own.
     summary["w2_plain_two_thread_speedup"] = one["base"]["seconds"] / two["base"]["seconds"]
+    if "tsan" in one:
+        summary["w2_tsan_two_thread_speedup"] = one["tsan"]["seconds"] / two["tsan"]["seconds"]
     summary["w2_plain_sys_s_one_thread"] = one["base"]["sys_s"]
     summary["w2_plain_sys_s_two_threads"] = two["base"]["sys_s"]
     summary["w2_racecheck_user_s_one_thread"] = one["racecheck"]["user_s"]
     summary["w2_racecheck_user_s_two_threads"] = two["racecheck"]["user_s"]
-    # The hook itself, timed in-process (ns per access), under racecheck.
+
+
+def hook(summary, exes, env, scale):
+    """The hook itself, timed in-process (ns per access), under racecheck."""
     hook_env = dict(os.environ)
     hook_env.update(env)
-    out = subprocess.run([exes["racecheck"]["w0_hook"], str(opts.scale)], capture_output=True, text=True, env=hook_env)
+    out = subprocess.run([exes["racecheck"]["w0_hook"], str(scale)], capture_output=True, text=True, env=hook_env)
     first, same, after = (float(x) for x in out.stdout.split())
     summary["hook_first_access_ns"] = first
     summary["hook_same_epoch_ns"] = same
     summary["hook_after_release_ns"] = after
-    for k, v in summary.items():
-        print(f"{k}: {v:.2f}")
-    with open(opts.json, "w") as f:
-        json.dump({"reps": opts.reps, "scale": opts.scale, "variants": variants, "results": results,
-                   "summary": summary}, f, indent=2)
-    print(f"(written to {os.path.relpath(opts.json, ROOT)})", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,15 @@ pub fn read<T>(p: *const T, site: &'static Site) {
 /// A read of a static or const; `r` points at it.
 #[inline(always)]
 pub fn read_val<T: ?Sized>(r: &T, site: &'static Site) {
-    access(r as *const T as *const u8 as usize, core::mem::size_of_val(r), false, site);
+    let (addr, size) = (r as *const T as *const u8 as usize, core::mem::size_of_val(r));
+    // A constant lives in the program's read-only data and can never race:
+    // skipped before the shadow is looked at (a `static` with interior
+    // mutability or a `static mut` lives in writable data and is checked).
+    #[cfg(racecheck)]
+    if crate::rt::symbolize::in_read_only_span(addr, size) {
+        return;
+    }
+    access(addr, size, false, site);
 }
 
 /// A read of the place at `p`, returned as a reference to read through.

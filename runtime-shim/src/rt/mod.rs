@@ -30,7 +30,7 @@ mod report;
 pub mod shadow;
 pub mod signal;
 mod stdwrap;
-mod symbolize;
+pub mod symbolize;
 mod syncs;
 pub mod sys;
 pub mod thread;

@@ -168,19 +168,32 @@ pub fn note_fresh(d: &mut Density, addr: usize) {
     }
     d.fresh += 1;
     if d.fresh == DENSE_AFTER {
-        make_dense(chunk);
+        make_dense(chunk, addr);
     }
 }
 
+/// `MADV_COLLAPSE` (Linux 6.1); older kernels answer `EINVAL`, which is fine.
+const MADV_COLLAPSE: libc::c_int = 25;
+
 #[cold]
 #[inline(never)]
-fn make_dense(index: usize) {
+fn make_dense(index: usize, addr: usize) {
     if !super::runtime().options.shadow_huge_pages {
         return;
     }
     if let Some(chunk) = chunk_at(index) {
         // SAFETY: the chunk's own mapping; advice does not change contents.
         unsafe { libc::madvise(chunk.cast(), CHUNK_BYTES, libc::MADV_HUGEPAGE) };
+        // The huge page under the run that tripped this already has small
+        // pages (two faults each: the zero page, then the copy), and a
+        // region with small pages in it never faults in a huge one: the
+        // rest of it would take ~1,000 more faults. Collapse it now, once,
+        // to one huge page (the kernel copies what is there).
+        let offset = (addr & ((1 << CHUNK_LOG) - 1)) >> 3;
+        let at = (chunk as usize + offset * CELLS * 8) & !(HUGE_PAGE - 1);
+        // SAFETY: a huge-page-aligned range inside the chunk's own mapping;
+        // collapsing keeps the contents, concurrent accesses included.
+        unsafe { libc::madvise(at as *mut libc::c_void, HUGE_PAGE, MADV_COLLAPSE) };
     }
 }
 

@@ -5,6 +5,7 @@
 //! symbol table with `object`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering::{Relaxed, Release}};
 use std::sync::{Mutex, OnceLock};
 
 use object::{Object, ObjectSymbol, SymbolKind};
@@ -106,6 +107,8 @@ struct MainProgram {
     /// code runs). Reads there never race. The main program is never
     /// unmapped, so no range can later hold writable memory.
     read_only: Vec<(usize, usize)>,
+    /// Segments mapped writable, `[start, end)`.
+    writable: Vec<(usize, usize)>,
 }
 
 static MAIN: OnceLock<MainProgram> = OnceLock::new();
@@ -133,16 +136,18 @@ fn main_program() -> &'static MainProgram {
                         libc::PT_GNU_RELRO => true,
                         _ => false,
                     };
+                    let start = out.bias + p.p_vaddr as usize;
                     if read_only && p.p_memsz > 0 {
-                        let start = out.bias + p.p_vaddr as usize;
                         out.read_only.push((start, start + p.p_memsz as usize));
+                    } else if p.p_type == libc::PT_LOAD {
+                        out.writable.push((start, start + p.p_memsz as usize));
                     }
                 }
                 out.read_only.sort();
             }
             1 // the main program comes first; stop there
         }
-        let mut out = MainProgram { bias: 0, tls_block: None, read_only: Vec::new() };
+        let mut out = MainProgram { bias: 0, tls_block: None, read_only: Vec::new(), writable: Vec::new() };
         // SAFETY: the callback only writes our local through `out`.
         unsafe { libc::dl_iterate_phdr(Some(first), (&mut out as *mut MainProgram).cast()) };
         out
@@ -152,7 +157,47 @@ fn main_program() -> &'static MainProgram {
 /// Read the main program's layout (at start-up, so that the access hooks
 /// find the read-only ranges ready).
 pub fn init_main_program() {
-    main_program();
+    let (start, end) = main_program().read_only_span();
+    RO_SPAN_START.store(start, Relaxed);
+    RO_SPAN_LEN.store(end - start, Release);
+}
+
+/// The widest run of read-only ranges with no writable segment between
+/// them (`.rodata`, where promoted constants live, and the code after it),
+/// for the inline test of [`in_read_only_span`]. Empty until start-up.
+static RO_SPAN_START: AtomicUsize = AtomicUsize::new(0);
+static RO_SPAN_LEN: AtomicUsize = AtomicUsize::new(0);
+
+impl MainProgram {
+    fn read_only_span(&self) -> (usize, usize) {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &(start, end) in &self.read_only {
+            match runs.last_mut() {
+                Some(run) if !self.writable.iter().any(|&(ws, we)| ws < start && we > run.1) => {
+                    run.1 = run.1.max(end)
+                }
+                _ => runs.push((start, end)),
+            }
+        }
+        runs.into_iter().max_by_key(|&(start, end)| end - start).unwrap_or((0, 0))
+    }
+}
+
+/// Does `[addr, addr+size)` lie in the main read-only span? Two loads and a
+/// comparison, for reads of constants inlined into annotated code.
+#[inline(always)]
+pub fn in_read_only_span(addr: usize, size: usize) -> bool {
+    // Volatile, not atomic, loads: this is inlined into instrumented code,
+    // where the TSan pass would turn an atomic load into a runtime call.
+    // SAFETY: both are written once, at start-up, the start first; a
+    // word-sized aligned read racing with a write sees the old or the new
+    // value, and on x86-64 (stores and loads each in order, volatile loads
+    // kept in order by the compiler) a new length comes with the new start.
+    // A length of 0 only sends the read down the checked path.
+    let (start, len) =
+        unsafe { (RO_SPAN_START.as_ptr().read_volatile(), RO_SPAN_LEN.as_ptr().read_volatile()) };
+    let off = addr.wrapping_sub(start);
+    off < len && len - off >= size
 }
 
 /// Does `[addr, addr+size)` lie in memory no one can write?

@@ -1,5 +1,11 @@
 //! (2) Two threads each updating their own half of a 64 MiB buffer
 //! (`threads` as the second argument, default 2: run with 1 to compare).
+//!
+//! The buffer is filled (by std, unannotated) before the threads start, so
+//! the threads update memory that is already there: with a zeroed buffer,
+//! the kernel's first-write faults were most of the plain program's time,
+//! and with two threads each of them also had to flush the other core's
+//! TLB, which made the plain program slower on two threads than on one.
 use racecheck::race_check;
 use racecheck_workloads::{scale, Ptr};
 use std::thread;
@@ -16,9 +22,9 @@ fn update(p: Ptr<u64>, from: usize, to: usize, passes: u64) {
 #[race_check]
 fn main() {
     let threads: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(2);
-    let passes = scale(4);
+    let passes = scale(16);
     let words = (64 << 20) / 8;
-    let p = Ptr(Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64);
+    let p = Ptr(Box::into_raw(vec![1u64; words].into_boxed_slice()) as *mut u64);
     let per = words / threads;
     let hs: Vec<_> = (0..threads).map(|t| thread::spawn(move || update(p, t * per, (t + 1) * per, passes))).collect();
     for h in hs {
