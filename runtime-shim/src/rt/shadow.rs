@@ -230,14 +230,17 @@ pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
             if count * CELLS * 8 >= 1 << 16 {
                 clear_pages(chunk, first, count);
             } else {
-                for g in first..=last {
+                for g in first..last + 1 {
                     // SAFETY: g < GRANULES_PER_CHUNK, within the chunk.
-                    let cells = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
+                    let [c0, c1] = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
+                    let (a, b) = (c0.load(Relaxed), c1.load(Relaxed));
                     // Freshly allocated memory has empty cells: two loads.
-                    if cells.iter().all(|c| c.load(Relaxed) == 0) {
+                    if a | b == 0 {
                         continue;
                     }
-                    if clear_cells(cells) {
+                    c0.store(0, Relaxed);
+                    c1.store(0, Relaxed);
+                    if Cell::from_raw(a).is_atomic() || Cell::from_raw(b).is_atomic() {
                         on_atomic((index << CHUNK_LOG) | (g << 3));
                     }
                 }
@@ -245,17 +248,6 @@ pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
         }
         at = chunk_end;
     }
-}
-
-/// Empty one granule's cells; true if one of them held an atomic access.
-#[inline(never)]
-fn clear_cells(cells: &[AtomicU64; CELLS]) -> bool {
-    let mut atomic = false;
-    for cell in cells {
-        atomic |= Cell::from_raw(cell.load(Relaxed)).is_atomic();
-        cell.store(0, Relaxed);
-    }
-    atomic
 }
 
 /// Zero the cells of `count` granules from `first`, dropping whole pages.
