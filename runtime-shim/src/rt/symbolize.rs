@@ -160,7 +160,17 @@ pub fn init_main_program() {
     let (start, end) = main_program().read_only_span();
     RO_SPAN_START.store(start, Relaxed);
     RO_SPAN_LEN.store(end - start, Release);
+    let ranges = &main_program().read_only;
+    if let (Some(first), Some(last)) = (ranges.first(), ranges.iter().map(|r| r.1).max()) {
+        RO_HULL_START.store(first.0, Relaxed);
+        RO_HULL_LEN.store(last - first.0, Release);
+    }
 }
+
+/// From the lowest read-only range's start to the highest one's end (the
+/// ranges are sorted by start). Empty until start-up.
+static RO_HULL_START: AtomicUsize = AtomicUsize::new(0);
+static RO_HULL_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// The widest run of read-only ranges with no writable segment between
 /// them (`.rodata`, where promoted constants live, and the code after it),
@@ -203,6 +213,11 @@ pub fn in_read_only_span(addr: usize, size: usize) -> bool {
 /// Does `[addr, addr+size)` lie in memory no one can write?
 #[inline]
 pub fn is_read_only(addr: usize, size: usize) -> bool {
+    // Most reads are of the heap or a stack, outside the program image:
+    // one comparison against the hull of its read-only ranges.
+    if addr.wrapping_sub(RO_HULL_START.load(Relaxed)) >= RO_HULL_LEN.load(Relaxed) {
+        return false;
+    }
     MAIN.get().is_some_and(|m| m.read_only.iter().any(|&(start, end)| addr >= start && addr + size <= end))
 }
 
