@@ -13,7 +13,9 @@ turns within each repetition), takes the median wall time and peak RSS
 (through GNU time, see measure()), prints one table of ratios against the
 plain build, then the access hook's own cost under racecheck (w0_hook: a
 first access, a repeated access in the same epoch, an access right after a
-release, in ns), and writes the numbers as JSON (benches/results.json by default).
+release, in ns), and the machine's own two-thread speedup on register-only
+work (wc_two_cores: the ceiling for workload 2's scaling figure), and writes
+the numbers as JSON (benches/results.json by default).
 `--only w2_own_halves,w5_spsc_ring` runs just those workloads (for a quick
 look; the JSON is then written only where --json says).
 """
@@ -207,6 +209,9 @@ def main():
     if one and two:
         w2_summary(summary, one, two)
     hook(summary, exes, env, opts.scale)
+    # The machine's own two-thread ceiling on register-only work (plain).
+    calib = os.path.join(ROOT, "benches", "target", "base", "release", "wc_two_cores")
+    summary["machine_two_thread_speedup"] = float(subprocess.run([calib], capture_output=True, text=True).stdout)
     for k, v in summary.items():
         print(f"{k}: {v:.2f}")
     if opts.json:

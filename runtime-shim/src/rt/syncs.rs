@@ -189,9 +189,12 @@ impl Cache {
     }
 }
 
+/// Every bit of the address counts: atomics often share a granule (a
+/// `Mutex`'s futex word and its poison flag), and two objects that always
+/// fall in the same cache entry would evict each other on every use.
 #[inline]
 fn hash(addr: usize) -> usize {
-    (addr >> 3).wrapping_mul(0x9E3779B97F4A7C15)
+    addr.wrapping_mul(0x9E3779B97F4A7C15)
 }
 
 #[derive(Default)]
