@@ -494,6 +494,21 @@ fn fixed_twins_of_fork_and_panic_are_silent() {
 }
 
 #[test]
+fn shadow_table_address_taken_says_so_and_runs_unchecked() {
+    // The program maps the shadow table's fixed address before any
+    // annotated code runs: one clear message, no report, a normal exit.
+    let (code, out, err) = cli(&["run", "-p", "faults", "--", "shadow-taken"]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("shadow-taken: ran to the end, counter 2"), "{out}\n{err}");
+    assert_eq!(
+        err.matches("racecheck: cannot map the shadow table at 0x600000000000 (256 MiB, reserved only)").count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("DATA RACE"), "{err}");
+}
+
+#[test]
 fn signal_handlers_running_annotated_code_neither_deadlock_nor_race() {
     // Handlers interrupt every thread, including threads std is starting.
     for _ in 0..3 {

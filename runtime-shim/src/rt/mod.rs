@@ -70,9 +70,6 @@ pub struct ThreadState {
     /// Where the current sync epoch starts, as the smallest raw shadow cell
     /// in it (`shadow::epoch_floor` of the first epoch in it).
     pub epoch_floor: u64,
-    /// The shadow's first level (fixed at start-up), kept here so the
-    /// inlined fast path reaches it from the state it has loaded already.
-    pub shadow_l1: *const *const u64,
     pub history: &'static History,
     pub dead: bool,
     pub stack: Vec<Frame>,
@@ -211,7 +208,12 @@ fn init_inner() -> bool {
         },
     };
     if !shadow::init() {
-        sys::write_fd(2, b"racecheck: failed to map shadow memory; race detection is off\n");
+        let msg = format!(
+            "racecheck: cannot map the shadow table at {:#x} (256 MiB, reserved only): the address is in use \
+             or the kernel refused; race detection is off\n",
+            shadow::L1_ADDR
+        );
+        sys::write_fd(2, msg.as_bytes());
         return false;
     }
     let out_fd = match options.log_path.as_deref() {
@@ -396,8 +398,8 @@ pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     // written only by this thread (plain reads, no reference to the rest).
     // A thread that has finished (`dead`) needs no test here: its accesses
     // are ignored whichever way this goes.
-    let (slot, floor, l1) = unsafe { ((*st).slot, (*st).epoch_floor, (*st).shadow_l1) };
-    let Some((a, b)) = shadow::peek(l1, addr) else { return false };
+    let (slot, floor) = unsafe { ((*st).slot, (*st).epoch_floor) };
+    let Some((a, b)) = shadow::peek(addr) else { return false };
     let kind = if write { AccessKind::Write } else { AccessKind::Read };
     let probe = Cell::new(slot, 1, (addr & 7) as u64, size as u64, kind);
     rules::is_same_access_raw(a, probe, floor) || rules::is_same_access_raw(b, probe, floor)

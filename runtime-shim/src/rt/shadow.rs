@@ -38,15 +38,34 @@ type Chunk = AtomicU64;
 
 static L1: AtomicPtr<AtomicPtr<Chunk>> = AtomicPtr::new(null_mut());
 
-/// Map the first level. Idempotent; false if the mapping failed.
+/// Map the first level at [`L1_ADDR`]. Idempotent; false if the mapping
+/// failed (something is mapped there already).
 pub fn init() -> bool {
     if !L1.load(Acquire).is_null() {
         return true;
     }
-    let table = map_noreserve(L1_LEN * 8) as *mut AtomicPtr<Chunk>;
-    if table.is_null() {
+    // SAFETY: a fresh private anonymous mapping at a fixed address that must
+    // be free (MAP_FIXED_NOREPLACE fails rather than replace anything).
+    let table = unsafe {
+        libc::mmap(
+            L1_ADDR as *mut libc::c_void,
+            L1_LEN * 8,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if table == libc::MAP_FAILED {
         return false;
     }
+    if table as usize != L1_ADDR {
+        // A kernel older than 4.17 took the address as a hint only.
+        // SAFETY: the mapping we just made, of that length.
+        unsafe { libc::munmap(table, L1_LEN * 8) };
+        return false;
+    }
+    let table = table as *mut AtomicPtr<Chunk>;
     if L1.compare_exchange(null_mut(), table, AcqRel, Acquire).is_err() {
         // SAFETY: `table` is our own unpublished mapping of that length.
         unsafe { libc::munmap(table.cast(), L1_LEN * 8) };
@@ -54,15 +73,17 @@ pub fn init() -> bool {
     true
 }
 
-/// The first level, for [`peek`] (null before `init`).
-pub fn l1() -> *const *const u64 {
-    L1.load(Acquire) as *const *const u64
-}
+/// Where the first level is mapped (256 MiB of address space, reserved
+/// only): a fixed address, so that the inline fast path finds a chunk with
+/// one load from a constant base instead of a chain of loads through the
+/// thread's state. Far from where Linux puts programs, heap and mappings
+/// (0x55…, 0x7f…), as sanitizers' fixed shadow layouts are.
+pub const L1_ADDR: usize = 0x6000_0000_0000;
 
-/// Inline-safe lookup for the fast path that runs inside instrumented code,
-/// given the first level (`l1()`, never null once a thread has state): only
-/// plain (volatile) loads, which LLVM's TSan pass leaves alone on stable
-/// Rust. Returns the two raw cells, or `None` if the chunk is absent.
+/// Inline-safe lookup for the fast path that runs inside instrumented code
+/// (only by a thread with state, so after `init`): only plain (volatile)
+/// loads, which LLVM's TSan pass leaves alone on stable Rust. Returns the
+/// two raw cells, or `None` if the chunk is absent.
 ///
 /// The cells are written with relaxed atomic stores by other threads; an
 /// aligned 8-byte volatile load on x86_64 is the same `mov` a relaxed atomic
@@ -73,7 +94,8 @@ pub fn l1() -> *const *const u64 {
 /// tested for: no real access has one, and the caller only ever skips an
 /// access on the strength of a match.
 #[inline(always)]
-pub fn peek(l1: *const *const u64, addr: usize) -> Option<(u64, u64)> {
+pub fn peek(addr: usize) -> Option<(u64, u64)> {
+    let l1 = L1_ADDR as *const *const u64;
     let index = (addr >> CHUNK_LOG) & (L1_LEN - 1);
     // SAFETY: a published table has L1_LEN entries and is never unmapped.
     let chunk = unsafe { std::ptr::read_volatile(l1.add(index)) };

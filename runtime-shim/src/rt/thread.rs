@@ -122,7 +122,6 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     Box::into_raw(Box::new(ThreadState {
         slot,
         epoch_floor: racecheck_detector::shadow::epoch_floor(history.pos()),
-        shadow_l1: shadow::l1(),
         history,
         dead: false,
         stack: Vec::with_capacity(64),

@@ -13,6 +13,10 @@
 //! `faults panic`: a thread panics deep inside annotated code, catches it,
 //! then races; its report shows only the frames it is in at that moment.
 //!
+//! `faults shadow-taken`: the program maps the address racecheck keeps its
+//! shadow table at before any annotated code runs, then races. The runtime
+//! cannot start: it says so once, and the program runs to the end unchecked.
+//!
 //! `faults signal`: a process timer fires every 200 µs; its handler runs
 //! annotated code on whichever thread it interrupts (also threads std has
 //! only just started), while the main thread makes checked accesses, takes
@@ -185,6 +189,30 @@ fn signal() {
 /// A thread panics five annotated frames down and catches it; then it races
 /// with another thread. Its report must show only the frames it is in
 /// now: unwinding popped the others.
+fn shadow_taken() {
+    // racecheck's shadow table address (runtime-shim/src/rt/shadow.rs, L1_ADDR).
+    const L1_ADDR: usize = 0x6000_0000_0000;
+    // SAFETY: a fresh anonymous mapping where nothing is mapped (NOREPLACE).
+    let p = unsafe {
+        libc::mmap(
+            L1_ADDR as *mut libc::c_void,
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    assert_eq!(p as usize, L1_ADDR, "the address was not free");
+    let mut counter = 0u64;
+    let (a, b) = (SendPtr(&mut counter), SendPtr(&mut counter));
+    let t1 = thread::spawn(move || work::bump({ a }.0));
+    let t2 = thread::spawn(move || work::bump({ b }.0));
+    t1.join().unwrap();
+    t2.join().unwrap();
+    println!("shadow-taken: ran to the end, counter {counter}");
+}
+
 fn panic_then_race(joined: bool) {
     let mut counter = 0u64;
     let mut scratch = 0u64;
@@ -217,8 +245,9 @@ fn main() {
         "fork" => fork(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20), joined),
         "signal" => signal(),
         "panic" => panic_then_race(joined),
+        "shadow-taken" => shadow_taken(),
         _ => {
-            eprintln!("usage: faults fork N [joined] | faults signal | faults panic [joined]");
+            eprintln!("usage: faults fork N [joined] | faults signal | faults panic [joined] | faults shadow-taken");
             std::process::exit(2);
         }
     }
