@@ -21,6 +21,9 @@ impl Slot {
     /// Number of slots that can exist at once (10 bits in a shadow cell).
     pub const COUNT: usize = 1024;
 
+    /// The first slot (a constant initial value where one is needed).
+    pub const FIRST: Slot = Slot(0);
+
     #[inline]
     pub fn new(index: usize) -> Slot {
         assert!(index < Slot::COUNT, "slot {index} out of range");

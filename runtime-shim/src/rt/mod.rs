@@ -97,17 +97,43 @@ impl ThreadState {
     fn after(&mut self, e: Effect) {
         if e.released {
             self.epoch_floor = rules::epoch_floor(self.history.pos());
+            self.publish_fast();
         }
     }
+
+    /// Copy what the inline fast path needs into the thread's TLS block (it
+    /// then reads no memory through the state pointer); a finished thread
+    /// publishes a floor nothing matches.
+    pub fn publish_fast(&self) {
+        let floor = if self.dead { NO_FLOOR } else { self.epoch_floor };
+        TLS.with(|t| {
+            t.fast_slot.set(self.slot);
+            t.fast_floor.set(floor);
+        });
+    }
 }
+
+/// A floor no cell reaches: the fast path of a thread without (live) state
+/// never matches, and the slow path decides.
+const NO_FLOOR: u64 = u64::MAX;
 
 struct Tls {
     state: StdCell<*mut ThreadState>,
     busy: StdCell<bool>,
+    /// The state's slot and epoch floor, copied by `publish_fast`.
+    fast_slot: StdCell<Slot>,
+    fast_floor: StdCell<u64>,
 }
 
 thread_local! {
-    static TLS: Tls = const { Tls { state: StdCell::new(null_mut()), busy: StdCell::new(false) } };
+    static TLS: Tls = const {
+        Tls {
+            state: StdCell::new(null_mut()),
+            busy: StdCell::new(false),
+            fast_slot: StdCell::new(Slot::FIRST),
+            fast_floor: StdCell::new(NO_FLOOR),
+        }
+    };
 }
 
 /// Is the calling thread inside the runtime already?
@@ -135,6 +161,10 @@ pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
         if st.is_null() {
             st = thread::register_unknown_thread();
             t.state.set(st);
+            // SAFETY: null (registration failed) or this thread's new state.
+            if let Some(s) = unsafe { st.as_ref() } {
+                s.publish_fast();
+            }
         }
         // SAFETY: `st` was leaked for this thread and is only used by it; the
         // busy flag keeps this the only live reference.
@@ -160,6 +190,10 @@ pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
 /// Install `st` as the calling thread's state.
 pub fn set_state(st: *mut ThreadState) {
     TLS.with(|t| t.state.set(st));
+    // SAFETY: null or the calling thread's own state, just made.
+    if let Some(s) = unsafe { st.as_ref() } {
+        s.publish_fast();
+    }
 }
 
 #[cold]
@@ -390,15 +424,12 @@ pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     if (addr & 7) + size > 8 || size == 0 {
         return false;
     }
-    let st = TLS.with(|t| t.state.get());
-    if st.is_null() {
+    // Two loads from the thread's TLS block, independent of the shadow's.
+    let (slot, floor) = TLS.with(|t| (t.fast_slot.get(), t.fast_floor.get()));
+    if floor == NO_FLOOR {
+        // No live state, maybe no runtime (and no shadow table) at all.
         return false;
     }
-    // SAFETY: the calling thread's own state, leaked for it; these fields are
-    // written only by this thread (plain reads, no reference to the rest).
-    // A thread that has finished (`dead`) needs no test here: its accesses
-    // are ignored whichever way this goes.
-    let (slot, floor) = unsafe { ((*st).slot, (*st).epoch_floor) };
     let Some((a, b)) = shadow::peek(addr) else { return false };
     let kind = if write { AccessKind::Write } else { AccessKind::Read };
     let probe = Cell::new(slot, 1, (addr & 7) as u64, size as u64, kind);

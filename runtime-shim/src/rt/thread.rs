@@ -157,6 +157,7 @@ fn finish_thread(st: &mut ThreadState) {
     let last = st.history.pos() - 1;
     registry().slots[st.slot.index()].free_after = Some(last);
     st.dead = true;
+    st.publish_fast();
 }
 
 /// Remember, once, the name std gave the calling thread (full length,
