@@ -157,26 +157,51 @@ fn main_program() -> &'static MainProgram {
 /// Read the main program's layout (at start-up, so that the access hooks
 /// find the read-only ranges ready).
 pub fn init_main_program() {
-    let (start, end) = main_program().read_only_span();
-    RO_SPAN_START.store(start, Relaxed);
-    RO_SPAN_LEN.store(end - start, Release);
-    let ranges = &main_program().read_only;
-    if let (Some(first), Some(last)) = (ranges.first(), ranges.iter().map(|r| r.1).max()) {
-        RO_HULL_START.store(first.0, Relaxed);
-        RO_HULL_LEN.store(last - first.0, Release);
+    let m = main_program();
+    let (start, end) = m.read_only_span();
+    RO_SPAN.set(start, end);
+    if let (Some(first), Some(last)) = (m.read_only.first(), m.read_only.iter().map(|r| r.1).max()) {
+        RO_HULL.set(first.0, last);
     }
 }
 
-/// From the lowest read-only range's start to the highest one's end (the
-/// ranges are sorted by start). Empty until start-up.
-static RO_HULL_START: AtomicUsize = AtomicUsize::new(0);
-static RO_HULL_LEN: AtomicUsize = AtomicUsize::new(0);
+/// An address range published once, at start-up, and tested without a lock.
+struct Span {
+    start: AtomicUsize,
+    len: AtomicUsize,
+}
+
+impl Span {
+    const EMPTY: Span = Span { start: AtomicUsize::new(0), len: AtomicUsize::new(0) };
+
+    fn set(&self, start: usize, end: usize) {
+        self.start.store(start, Relaxed);
+        self.len.store(end - start, Release);
+    }
+
+    /// Does `[addr, addr+size)` lie inside? Two loads and a comparison.
+    #[inline(always)]
+    fn holds(&self, addr: usize, size: usize) -> bool {
+        // Volatile, not atomic, loads: this is inlined into instrumented
+        // code, where the TSan pass would turn an atomic load into a runtime
+        // call. SAFETY: both are written once, at start-up, the start first;
+        // a word-sized aligned read racing with a write sees the old or the
+        // new value, and on x86-64 (stores and loads each in order, volatile
+        // loads kept in order by the compiler) a new length comes with the
+        // new start. A length of 0 holds nothing.
+        let (start, len) = unsafe { (self.start.as_ptr().read_volatile(), self.len.as_ptr().read_volatile()) };
+        let off = addr.wrapping_sub(start);
+        off < len && len - off >= size
+    }
+}
 
 /// The widest run of read-only ranges with no writable segment between
 /// them (`.rodata`, where promoted constants live, and the code after it),
-/// for the inline test of [`in_read_only_span`]. Empty until start-up.
-static RO_SPAN_START: AtomicUsize = AtomicUsize::new(0);
-static RO_SPAN_LEN: AtomicUsize = AtomicUsize::new(0);
+/// for the inline test of [`in_read_only_span`].
+static RO_SPAN: Span = Span::EMPTY;
+/// From the lowest read-only range's start to the highest one's end (the
+/// ranges are sorted by start).
+static RO_HULL: Span = Span::EMPTY;
 
 impl MainProgram {
     fn read_only_span(&self) -> (usize, usize) {
@@ -193,32 +218,20 @@ impl MainProgram {
     }
 }
 
-/// Does `[addr, addr+size)` lie in the main read-only span? Two loads and a
-/// comparison, for reads of constants inlined into annotated code.
+/// Does `[addr, addr+size)` lie in the main read-only span? For reads of
+/// constants inlined into annotated code.
 #[inline(always)]
 pub fn in_read_only_span(addr: usize, size: usize) -> bool {
-    // Volatile, not atomic, loads: this is inlined into instrumented code,
-    // where the TSan pass would turn an atomic load into a runtime call.
-    // SAFETY: both are written once, at start-up, the start first; a
-    // word-sized aligned read racing with a write sees the old or the new
-    // value, and on x86-64 (stores and loads each in order, volatile loads
-    // kept in order by the compiler) a new length comes with the new start.
-    // A length of 0 only sends the read down the checked path.
-    let (start, len) =
-        unsafe { (RO_SPAN_START.as_ptr().read_volatile(), RO_SPAN_LEN.as_ptr().read_volatile()) };
-    let off = addr.wrapping_sub(start);
-    off < len && len - off >= size
+    RO_SPAN.holds(addr, size)
 }
 
 /// Does `[addr, addr+size)` lie in memory no one can write?
 #[inline]
 pub fn is_read_only(addr: usize, size: usize) -> bool {
     // Most reads are of the heap or a stack, outside the program image:
-    // one comparison against the hull of its read-only ranges.
-    if addr.wrapping_sub(RO_HULL_START.load(Relaxed)) >= RO_HULL_LEN.load(Relaxed) {
-        return false;
-    }
-    MAIN.get().is_some_and(|m| m.read_only.iter().any(|&(start, end)| addr >= start && addr + size <= end))
+    // one comparison against the hull of its read-only ranges first.
+    RO_HULL.holds(addr, size)
+        && MAIN.get().is_some_and(|m| m.read_only.iter().any(|&(start, end)| addr >= start && addr + size <= end))
 }
 
 /// The entry of a sorted `(start, size, name)` list whose range holds `off`.
