@@ -160,11 +160,7 @@ pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
         t.busy.set(true);
         if st.is_null() {
             st = thread::register_unknown_thread();
-            t.state.set(st);
-            // SAFETY: null (registration failed) or this thread's new state.
-            if let Some(s) = unsafe { st.as_ref() } {
-                s.publish_fast();
-            }
+            set_state(st);
         }
         // SAFETY: `st` was leaked for this thread and is only used by it; the
         // busy flag keeps this the only live reference.
