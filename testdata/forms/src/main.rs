@@ -4,7 +4,8 @@
 //!
 //! `forms racy`: for each form, thread A accesses, then thread B accesses
 //! the same bytes with nothing ordering them (a Relaxed flag only decides who
-//! goes first, so the report is the same every run): one report per form.
+//! goes first, and A stays alive until B is done, so the report is the same
+//! every run): one report per form.
 //! `forms ordered`: the same accesses with A joined before B starts: silent.
 use forms::*;
 use std::cell::{Cell, UnsafeCell};
@@ -22,18 +23,24 @@ fn pair(ordered: bool, a: impl FnOnce() + Send + 'static, b: impl FnOnce() + Sen
         thread::spawn(b).join().unwrap();
         return;
     }
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&done);
+    let (done, release) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (flag, hold) = (Arc::clone(&done), Arc::clone(&release));
     let ta = thread::spawn(move || {
         a();
         flag.store(true, Relaxed);
+        // Still running when B's report is printed, in every run (whether A
+        // had exited yet was a matter of timing).
+        while !hold.load(Relaxed) {
+            thread::yield_now();
+        }
     });
     while !done.load(Relaxed) {
         std::hint::spin_loop();
     }
     let tb = thread::spawn(b);
-    ta.join().unwrap();
     tb.join().unwrap();
+    release.store(true, Relaxed);
+    ta.join().unwrap();
 }
 
 fn main() {
