@@ -113,6 +113,13 @@ impl Cell {
         )
     }
 
+    /// The same access at another epoch.
+    #[inline]
+    pub fn at_epoch(self, epoch: Epoch) -> Cell {
+        debug_assert!(epoch <= Cell::MAX_EPOCH && epoch > 0);
+        Cell(self.0 & ((1 << Cell::EPOCH_SHIFT) - 1) | epoch << Cell::EPOCH_SHIFT)
+    }
+
     #[inline]
     pub fn from_raw(raw: u64) -> Cell {
         Cell(raw)

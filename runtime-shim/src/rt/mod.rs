@@ -329,10 +329,10 @@ pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
         read_only_touch(addr, size);
         return;
     }
-    if (addr & 7) + size <= 8 && first_touch(addr, size, write, site) {
-        return;
-    }
-    access_slow(addr, size, write, site);
+    let kind = if write { AccessKind::Write } else { AccessKind::Read };
+    let site = site as *const Site as u64;
+    let event = if write { Event::Write(site) } else { Event::Read(site) };
+    with_state(|st| check_access(st, addr, size, kind, event));
 }
 
 /// A read of memory no one can write (a constant the macro could not tell
@@ -358,43 +358,6 @@ fn read_only_touch(addr: usize, size: usize) {
             cells[slot.index() % CELLS].store(cell.raw(), Relaxed);
         }
     });
-}
-
-/// The commonest slow case, without the general machinery: an access
-/// inside one granule that nobody has touched yet (fresh memory). Nothing
-/// to check; record the event and take the first cell. False when the
-/// general path must run instead (cells in use, thread busy or unknown).
-#[inline(always)]
-fn first_touch(addr: usize, size: usize, write: bool, site: &'static Site) -> bool {
-    TLS.with(|t| {
-        let st = t.state.get();
-        if st.is_null() || t.busy.get() {
-            return false;
-        }
-        // SAFETY: the calling thread's own state, leaked for it; not busy,
-        // so no other reference to it is live on this thread.
-        let st = unsafe { &mut *st };
-        if st.dead {
-            return false;
-        }
-        let Some(cells) = shadow::cells(addr) else { return false };
-        if cells[0].load(Relaxed) | cells[1].load(Relaxed) != 0 {
-            return false;
-        }
-        t.busy.set(true);
-        let site = site as *const Site as u64;
-        let (event, kind) = if write { (Event::Write(site), AccessKind::Write) } else { (Event::Read(site), AccessKind::Read) };
-        let e = st.history.push(event, &st.stack);
-        if !take_fresh(st, cells, addr, Cell::new(st.slot, e, (addr & 7) as u64, size as u64, kind)) {
-            t.busy.set(false);
-            return false;
-        }
-        if !st.name_captured {
-            thread::capture_name_once(st);
-        }
-        t.busy.set(false);
-        true
-    })
 }
 
 /// Give `cur` the first cell of a granule seen empty, if it still is.
@@ -432,15 +395,6 @@ pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     rules::is_same_access_raw(a, probe, floor) || rules::is_same_access_raw(b, probe, floor)
 }
 
-#[cold]
-#[inline(never)]
-fn access_slow(addr: usize, size: usize, write: bool, site: &'static Site) {
-    let kind = if write { AccessKind::Write } else { AccessKind::Read };
-    let site = site as *const Site as u64;
-    let event = if write { Event::Write(site) } else { Event::Read(site) };
-    with_state(|st| check_access(st, addr, size, kind, event));
-}
-
 /// Check one access against shadow memory and record it.
 #[inline(always)]
 pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event) {
@@ -474,23 +428,23 @@ fn check_granule(
     let Some(cells) = shadow::cells(granule) else { return };
     let load = || -> [Cell; CELLS] { std::array::from_fn(|i| Cell::from_raw(cells[i].load(Relaxed))) };
     let mut snapshot = load();
+    // The access with a placeholder epoch; the raw same-access test ignores it.
+    let probe = Cell::new(st.slot, 1, offset, len, kind);
     if snapshot.iter().all(|c| c.is_empty()) {
         // Memory no one has touched (since it was allocated): nothing to
         // check, the access takes the first cell if it is still empty;
         // else it is checked against what came in.
         let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
-        if take_fresh(st, cells, granule, Cell::new(st.slot, e, offset, len, kind)) {
+        if take_fresh(st, cells, granule, probe.at_epoch(e)) {
             return;
         }
         snapshot = load();
     }
-    // The raw test ignores the probe's epoch (any valid one will do).
-    let probe = Cell::new(st.slot, 1, offset, len, kind);
     if snapshot.iter().any(|&c| rules::is_same_access_raw(c.raw(), probe, st.epoch_floor)) {
         return;
     }
     let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
-    let cur = Cell::new(st.slot, e, offset, len, kind);
+    let cur = probe.at_epoch(e);
     if let Some(at) = rules::quick_store(&snapshot, cur) {
         cells[at].store(cur.raw(), Relaxed);
         return;
