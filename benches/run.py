@@ -9,9 +9,11 @@ Builds benches/workloads three ways from the same source: plain
 workload is annotated), and under ThreadSanitizer on the nightly toolchain
 when one is installed (`-Zsanitizer=thread`; skipped with a note otherwise).
 Runs each workload --reps times per build (default 5; the builds take
-turns within each repetition), takes the median wall time and peak RSS
-(through GNU time, see measure()), prints one table of ratios against the
-plain build, then the access hook's own cost under racecheck (w0_hook: a
+turns within each repetition; the two-thread ring gets three times as
+many), takes the median wall time and peak RSS (through GNU time, see
+measure()), prints one table of ratios against the plain build (and
+racecheck's time over TSan's: of the medians, and "paired", the median of
+each repetition's racecheck run over the TSan run beside it), then the access hook's own cost under racecheck (w0_hook: a
 first access, a repeated access in the same epoch, an access right after a
 release, in ns), and the machine's own two-thread speedup on register-only
 work (wc_two_cores: the ceiling for workload 2's scaling figure), and writes
@@ -36,16 +38,21 @@ WORKLOADS_DIR = os.path.join(ROOT, "benches", "workloads")
 MANIFEST = os.path.join(WORKLOADS_DIR, "Cargo.toml")
 HOST = "x86_64-unknown-linux-gnu"
 
-# (name shown, binary, extra args after the scale)
+# (name shown, binary, extra args after the scale, repetitions as a multiple
+# of --reps). The two-thread ring gets three times as many: every message
+# moves cache lines between the cores, and what that costs on this VM
+# changes from run to run by up to 10x, for the plain program as much as
+# for the instrumented ones (see benches/README.md), so its medians need
+# more runs to settle.
 WORKLOADS = [
-    ("1 one thread, 1e8 ptr accesses", "w1_single_thread", []),
-    ("2 own halves of 64 MiB, 2 threads", "w2_own_halves", ["2"]),
-    ("2 own halves of 64 MiB, 1 thread", "w2_own_halves", ["1"]),
-    ("3 shared reads of 16 MiB", "w3_shared_reads", []),
-    ("4 std Mutex, 1e7 updates", "w4_mutex", []),
-    ("5 SPSC ring, 1e7 messages", "w5_spsc_ring", []),
-    ("5 SPSC ring, 1 thread in turn", "w5_spsc_ring", ["1"]),
-    ("6 alloc/write/free 2x1e6 boxes", "w6_alloc_free", []),
+    ("1 one thread, 1e8 ptr accesses", "w1_single_thread", [], 1),
+    ("2 own halves of 64 MiB, 2 threads", "w2_own_halves", ["2"], 1),
+    ("2 own halves of 64 MiB, 1 thread", "w2_own_halves", ["1"], 1),
+    ("3 shared reads of 16 MiB", "w3_shared_reads", [], 1),
+    ("4 std Mutex, 1e7 updates", "w4_mutex", [], 1),
+    ("5 SPSC ring, 1e7 messages", "w5_spsc_ring", [], 3),
+    ("5 SPSC ring, 1 thread in turn", "w5_spsc_ring", ["1"], 1),
+    ("6 alloc/write/free 2x1e6 boxes", "w6_alloc_free", [], 1),
 ]
 
 
@@ -66,7 +73,7 @@ def has_nightly():
 
 
 def build(variants, workloads):
-    bins = sorted({b for _, b, _ in workloads} | {"w0_hook"})
+    bins = sorted({w[1] for w in workloads} | {"w0_hook"})
     exes = {}
     print("building plain workloads…", file=sys.stderr)
     base_dir = os.path.join(ROOT, "benches", "target", "base")
@@ -135,10 +142,11 @@ def main():
     workloads = WORKLOADS
     if opts.only:
         wanted = set(opts.only.split(","))
-        unknown = wanted - {b for _, b, _ in WORKLOADS}
+        known = {w[1] for w in WORKLOADS}
+        unknown = wanted - known
         if unknown:
             sys.exit(f"--only: no workload named {', '.join(sorted(unknown))} "
-                     f"(known: {', '.join(sorted({b for _, b, _ in WORKLOADS}))})")
+                     f"(known: {', '.join(sorted(known))})")
         workloads = [w for w in WORKLOADS if w[1] in wanted]
         if "--json" not in sys.argv:
             opts.json = None
@@ -156,12 +164,12 @@ def main():
     env = {"RACECHECK_OPTIONS": "", "TSAN_OPTIONS": "report_signal_unsafe=0 exitcode=0"}
 
     results = []
-    for name, b, extra in workloads:
+    for name, b, extra, factor in workloads:
         row = {"workload": name, "binary": b, "args": extra}
         # Variants take turns within each repetition, so a noisy spell on
         # the machine hits all of them rather than one.
         all_runs = {v: [] for v in variants}
-        for _ in range(opts.reps):
+        for _ in range(opts.reps * factor):
             for v in variants:
                 all_runs[v].append(measure(exes[v][b], [str(opts.scale)] + extra, env))
         for v in variants:
@@ -174,13 +182,18 @@ def main():
                 "runs": [{"seconds": r[0], "rss_mib": r[1], "user_s": r[2], "sys_s": r[3]} for r in runs],
             }
             print(f"  {name:36} {v:10} {row[v]['seconds']:8.3f} s {row[v]['rss_mib']:8.1f} MiB", file=sys.stderr)
+        if "tsan" in variants:
+            # Each repetition's racecheck run over the TSan run next to it in
+            # time: a slow spell of the machine cancels out of the ratio.
+            row["racecheck_over_tsan_paired"] = statistics.median(
+                r[0] / t[0] for r, t in zip(all_runs["racecheck"], all_runs["tsan"]))
         results.append(row)
 
     def ratio(row, v, key):
         return row[v][key] / row["base"][key]
 
     tsan = "tsan" in variants
-    header = (f"| workload | plain s | racecheck × | {'TSan × | racecheck ÷ TSan | ' if tsan else ''}"
+    header = (f"| workload | plain s | racecheck × | {'TSan × | racecheck ÷ TSan | paired | ' if tsan else ''}"
               f"plain MiB | racecheck mem × | {'TSan mem × |' if tsan else ''}")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
@@ -189,6 +202,7 @@ def main():
         if tsan:
             cells.append(f"{ratio(row, 'tsan', 'seconds'):.1f}")
             cells.append(f"{row['racecheck']['seconds'] / row['tsan']['seconds']:.2f}")
+            cells.append(f"{row['racecheck_over_tsan_paired']:.2f}")
         cells += [f"{row['base']['rss_mib']:.0f}", f"{ratio(row, 'racecheck', 'rss_mib'):.1f}"]
         if tsan:
             cells.append(f"{ratio(row, 'tsan', 'rss_mib'):.1f}")
@@ -204,6 +218,7 @@ def main():
             summary["tsan_geomean_slowdown"] = geo([ratio(r, "tsan", "seconds") for r in rows])
             summary["racecheck_over_tsan_geomean"] = (summary["racecheck_geomean_slowdown"]
                                                       / summary["tsan_geomean_slowdown"])
+            summary["racecheck_over_tsan_paired_geomean"] = geo([r["racecheck_over_tsan_paired"] for r in rows])
     two = next((r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["2"]), None)
     one = next((r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["1"]), None)
     if one and two:
