@@ -17,30 +17,48 @@ use racecheck_detector::sync::{FenceOrd, LoadOrd, RmwOrd, StoreOrd};
 
 use super::{atomic, sys, AtomicOp};
 
-fn load_ord(mo: i32) -> Ordering {
-    match LoadOrd::from_tsan(mo) {
+#[inline(always)]
+fn load_ord(ord: LoadOrd) -> Ordering {
+    match ord {
         LoadOrd::Relaxed => Ordering::Relaxed,
         LoadOrd::Acquire => Ordering::Acquire,
         LoadOrd::SeqCst => Ordering::SeqCst,
     }
 }
 
-fn store_ord(mo: i32) -> Ordering {
-    match StoreOrd::from_tsan(mo) {
+#[inline(always)]
+fn store_ord(ord: StoreOrd) -> Ordering {
+    match ord {
         StoreOrd::Relaxed => Ordering::Relaxed,
         StoreOrd::Release => Ordering::Release,
         StoreOrd::SeqCst => Ordering::SeqCst,
     }
 }
 
-fn rmw_ord(mo: i32) -> Ordering {
-    match RmwOrd::from_tsan(mo) {
+#[inline(always)]
+fn rmw_ord(ord: RmwOrd) -> Ordering {
+    match ord {
         RmwOrd::Relaxed => Ordering::Relaxed,
         RmwOrd::Acquire => Ordering::Acquire,
         RmwOrd::Release => Ordering::Release,
         RmwOrd::AcqRel => Ordering::AcqRel,
         RmwOrd::SeqCst => Ordering::SeqCst,
     }
+}
+
+/// Run `$body` with `$ord` bound to the ordering `$e` evaluates to, one arm
+/// per ordering, each with it as a constant: the conversions to std
+/// orderings and the ordering tests in `rt::atomic` then fold away, and
+/// each ordering gets its own straight-line copy.
+macro_rules! by_ord {
+    ($ty:ident, $e:expr, [$($v:ident),*], |$ord:ident| $body:expr) => {
+        match $e {
+            $($ty::$v => {
+                let $ord = $ty::$v;
+                $body
+            })*
+        }
+    };
 }
 
 macro_rules! rmw {
@@ -53,8 +71,8 @@ macro_rules! rmw {
             // SAFETY: the caller (LLVM-instrumented code) passes the address of
             // an atomic object of this size.
             let at = unsafe { &*(a as *const $at) };
-            atomic(a as usize, size_of::<$t>(), AtomicOp::Rmw(RmwOrd::from_tsan(mo)), pc, || {
-                (at.$method(v, rmw_ord(mo)), true)
+            by_ord!(RmwOrd, RmwOrd::from_tsan(mo), [Relaxed, Acquire, Release, AcqRel, SeqCst], |ord| {
+                atomic(a as usize, size_of::<$t>(), AtomicOp::Rmw(ord), pc, || (at.$method(v, rmw_ord(ord)), true))
             })
         }
     };
@@ -70,8 +88,8 @@ macro_rules! width {
             let pc = sys::caller_pc();
             // SAFETY: see `rmw!`.
             let at = unsafe { &*(a as *const $at) };
-            atomic(a as usize, size_of::<$t>(), AtomicOp::Load(LoadOrd::from_tsan(mo)), pc, || {
-                (at.load(load_ord(mo)), true)
+            by_ord!(LoadOrd, LoadOrd::from_tsan(mo), [Relaxed, Acquire, SeqCst], |ord| {
+                atomic(a as usize, size_of::<$t>(), AtomicOp::Load(ord), pc, || (at.load(load_ord(ord)), true))
             })
         }
 
@@ -82,8 +100,8 @@ macro_rules! width {
             let pc = sys::caller_pc();
             // SAFETY: see `rmw!`.
             let at = unsafe { &*(a as *const $at) };
-            atomic(a as usize, size_of::<$t>(), AtomicOp::Store(StoreOrd::from_tsan(mo)), pc, || {
-                (at.store(v, store_ord(mo)), true)
+            by_ord!(StoreOrd, StoreOrd::from_tsan(mo), [Relaxed, Release, SeqCst], |ord| {
+                atomic(a as usize, size_of::<$t>(), AtomicOp::Store(ord), pc, || (at.store(v, store_ord(ord)), true))
             })
         }
 
@@ -106,7 +124,7 @@ macro_rules! width {
             let at = unsafe { &*(a as *const $at) };
             let op = AtomicOp::Cas(RmwOrd::from_tsan(mo), LoadOrd::from_tsan(fail_mo));
             atomic(a as usize, size_of::<$t>(), op, pc, || {
-                match at.compare_exchange(c, v, rmw_ord(mo), load_ord(fail_mo)) {
+                match at.compare_exchange(c, v, rmw_ord(RmwOrd::from_tsan(mo)), load_ord(LoadOrd::from_tsan(fail_mo))) {
                     Ok(old) => (old, true),
                     Err(old) => (old, false),
                 }
@@ -131,7 +149,7 @@ width!(u64, atomic::AtomicU64, __tsan_atomic64_load, __tsan_atomic64_store, __ts
 #[no_mangle]
 pub extern "C" fn __tsan_atomic_thread_fence(mo: i32) {
     if let Some(ord) = FenceOrd::from_tsan(mo) {
-        atomic::fence(rmw_ord(mo));
+        atomic::fence(rmw_ord(RmwOrd::from_tsan(mo)));
         super::fence(ord);
     }
 }

@@ -555,6 +555,7 @@ pub enum AtomicOp {
 ///
 /// `real` runs exactly once, except for a load, which may repeat it (see
 /// `syncs::read`).
+#[inline(always)]
 pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: impl FnMut() -> (T, bool)) -> T {
     let out = with_state(|st| {
         let writes = !matches!(op, AtomicOp::Load(_));
