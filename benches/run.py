@@ -13,9 +13,9 @@ turns within each repetition; the two-thread ring gets three times as
 many), takes the median wall time and peak RSS (through GNU time, see
 measure()), prints one table of ratios against the plain build (and
 racecheck's time over TSan's: of the medians, and "paired", the median of
-each repetition's racecheck run over the TSan run beside it), then the access hook's own cost under racecheck (w0_hook: a
-first access, a repeated access in the same epoch, an access right after a
-release, in ns), and the machine's own two-thread speedup on register-only
+each repetition's racecheck run over the TSan run beside it), then the
+access hook's own cost under racecheck (w0_hook: a first access, a
+repeated access in the same epoch, an access right after a release, in ns), and the machine's own two-thread speedup on register-only
 work (wc_two_cores: the ceiling for workload 2's scaling figure), and writes
 the numbers as JSON (benches/results.json by default).
 `--only w2_own_halves,w5_spsc_ring` runs just those workloads (for a quick
