@@ -27,9 +27,14 @@ pub struct Options {
     /// `suppress_equal_stacks` (0/1, default 1, as in ThreadSanitizer): report
     /// a race once per pair of stacks; 0 reports every occurrence.
     pub suppress_equal_stacks: bool,
-    /// `shadow_huge_pages` (0/1, default 1): back the shadow of densely used
-    /// memory with transparent huge pages (fewer page faults, more memory
-    /// when use is dense but patchy); 0 keeps 4 KiB pages everywhere.
+    /// `shadow_prefault` (0/1, default 1): fault in the shadow of densely
+    /// used memory 256 KiB at a time, one system call each, instead of a
+    /// page at a time (twice: the zero page, then the copy).
+    pub shadow_prefault: bool,
+    /// `shadow_huge_pages` (0/1, default 0): back the shadow of densely used
+    /// memory with transparent huge pages instead (one fault per 2 MiB, but
+    /// slow and variable wherever the kernel or the hypervisor must first
+    /// find and clear a huge page; more memory when use is dense but patchy).
     pub shadow_huge_pages: bool,
 }
 
@@ -53,7 +58,8 @@ impl Default for Options {
             report_format: ReportFormat::Text,
             suppressions: None,
             suppress_equal_stacks: true,
-            shadow_huge_pages: true,
+            shadow_prefault: true,
+            shadow_huge_pages: false,
         }
     }
 }
@@ -68,6 +74,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("report_format", "text or json"),
     ("suppressions", "a path to a suppressions file"),
     ("suppress_equal_stacks", "0 or 1"),
+    ("shadow_prefault", "0 or 1"),
     ("shadow_huge_pages", "0 or 1"),
 ];
 
@@ -109,6 +116,7 @@ impl Options {
             match key {
                 "halt_on_error" => o.halt_on_error = int(0, 1)? == 1,
                 "suppress_equal_stacks" => o.suppress_equal_stacks = int(0, 1)? == 1,
+                "shadow_prefault" => o.shadow_prefault = int(0, 1)? == 1,
                 "shadow_huge_pages" => o.shadow_huge_pages = int(0, 1)? == 1,
                 "history_size" => o.history_size = int(0, 7)? as u32,
                 "exitcode" => o.exitcode = int(0, 255)? as i32,
@@ -165,8 +173,11 @@ mod tests {
         assert_eq!(Options::parse("report_format=json").unwrap().report_format, ReportFormat::Json);
         assert!(Options::default().suppress_equal_stacks);
         assert!(!Options::parse("suppress_equal_stacks=0").unwrap().suppress_equal_stacks);
-        assert!(Options::default().shadow_huge_pages);
-        assert!(!Options::parse("shadow_huge_pages=0").unwrap().shadow_huge_pages);
+        assert!(!Options::default().shadow_huge_pages);
+        assert!(Options::parse("shadow_huge_pages=1").unwrap().shadow_huge_pages);
+        assert!(Options::default().shadow_prefault);
+        assert!(!Options::parse("shadow_prefault=0").unwrap().shadow_prefault);
+        assert_eq!(Options::parse("shadow_prefault=yes").unwrap_err().key, "shadow_prefault");
         assert_eq!(Options::parse("shadow_huge_pages=2").unwrap_err().key, "shadow_huge_pages");
         assert!(Options::parse("report_format=xml").unwrap_err().to_string().contains("text or json"));
     }

@@ -341,27 +341,50 @@ fn a_billion_checked_accesses() {
     assert!(peak_kib(&line) < 64 * 1024, "{line}");
 }
 
-#[test]
-fn dense_sweeps_get_huge_page_shadow_unless_turned_off() {
-    let huge_kib = |out: &str| -> u64 {
-        let line = out.lines().find(|l| l.contains("AnonHugePages")).unwrap_or_else(|| panic!("{out}"));
-        line.split_whitespace().rev().nth(1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{line}"))
-    };
-    let on = stress("dense", "64");
+/// `stress dense 64` under `RACECHECK_OPTIONS=options`: its output.
+fn dense_64(options: &str) -> String {
     let exe = testdata().join("target/racecheck/x86_64-unknown-linux-gnu/release/stress");
-    let off = Command::new(exe).args(["dense", "64"]).env("RACECHECK_OPTIONS", "shadow_huge_pages=0").output().unwrap();
-    assert!(off.status.success(), "{}", stderr(&off));
-    let off = String::from_utf8_lossy(&off.stdout).into_owned();
+    let out = Command::new(exe).args(["dense", "64"]).env("RACECHECK_OPTIONS", options).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The number after `label` in `out` (`AnonHugePages:`, `minor faults`).
+fn dense_figure(out: &str, label: &str) -> u64 {
+    let line = out.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("{out}"));
+    let rest = &line[line.find(label).unwrap() + label.len()..];
+    rest.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+}
+
+#[test]
+fn dense_sweeps_prefault_their_shadow_unless_turned_off() {
+    // Builds the stress crate under racecheck.
+    let on = stress("dense", "64");
+    let off = dense_64("shadow_prefault=0");
+    // 64 MiB written densely: 16K data pages, 32K shadow pages. Faulted one
+    // by one, each shadow page takes two faults (the zero page, then the
+    // copy): ~80K in all. Prefaulted, one each: ~50K.
+    let (on, off) = (dense_figure(&on, "minor faults"), dense_figure(&off, "minor faults"));
+    assert!(off > 70_000, "prefault off: {off} faults");
+    assert!(on * 4 < off * 3, "prefault on: {on} faults, off: {off}");
+}
+
+#[test]
+fn dense_sweeps_get_huge_page_shadow_when_asked() {
+    stress("dense", "1"); // builds the stress crate under racecheck
+    let on = dense_64("shadow_huge_pages=1");
+    let off = dense_64("");
     let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
     if thp.is_empty() || thp.contains("[never]") {
         eprintln!("transparent huge pages are off on this machine: nothing to compare");
         return;
     }
     // 64 MiB written densely: 128 MiB of shadow, most of it on huge pages.
-    assert!(huge_kib(&on) >= 32 * 1024, "{on}");
+    let huge = |out: &str| dense_figure(out, "AnonHugePages:");
+    assert!(huge(&on) >= 32 * 1024, "{on}");
     if !thp.contains("[always]") {
         // With THP on request only, nothing else asks for them.
-        assert!(huge_kib(&off) < huge_kib(&on), "off: {off}\non: {on}");
+        assert!(huge(&off) < huge(&on), "off: {off}\non: {on}");
     }
 }
 

@@ -78,7 +78,7 @@ pub struct ThreadState {
     pub name_captured: bool,
     pub stack_lo: usize,
     pub stack_hi: usize,
-    /// Runs of first accesses, for huge-page shadow (`shadow::note_fresh`).
+    /// Runs of first accesses, for prefaulted shadow (`shadow::note_fresh`).
     pub density: shadow::Density,
     /// Synchronisation objects this thread used last.
     pub syncs: syncs::Cache,

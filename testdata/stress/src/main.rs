@@ -124,7 +124,8 @@ fn main() {
         }
         "dense" => {
             // N MiB written word by word, then the huge pages backing the
-            // process (the shadow's, under racecheck) are printed.
+            // process (the shadow's, under racecheck) and the page faults
+            // it took are printed.
             let words = (n as usize) << 17;
             let p = Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64;
             for i in 0..words {
@@ -133,6 +134,10 @@ fn main() {
             let smaps = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
             let huge = smaps.lines().find(|l| l.starts_with("AnonHugePages")).unwrap_or("AnonHugePages: ?");
             println!("dense {n}: {huge}");
+            // Field 10 of /proc/self/stat, the 8th after the parenthesised name.
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+            let minflt = stat.rsplit(')').next().and_then(|f| f.split_whitespace().nth(7)).unwrap_or("?");
+            println!("dense {n}: minor faults {minflt}");
             drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, words)) });
         }
         "sparse" => {
