@@ -238,6 +238,29 @@ pub fn is_same_access_raw(old: u64, cur: Cell, floor: u64) -> bool {
     (old ^ cur.0) & compare == 0 && old >= floor
 }
 
+/// A thread's key for [`seen_in_epoch`]: [`epoch_floor`] of its epoch start
+/// with its slot in the (otherwise empty) low bits, one word to keep at hand.
+#[inline(always)]
+pub fn epoch_key(floor: u64, slot: Slot) -> u64 {
+    floor | (slot.index() as u64) << Cell::SLOT_SHIFT
+}
+
+/// [`is_same_access_raw`] for a plain access of `size` bytes at `offset`,
+/// by the thread whose [`epoch_key`] is `key`: the inline check's form.
+///
+/// The probe is the key with the access's bits added. Where the low bits
+/// agree (the write bit aside, for a read), comparing the whole words
+/// compares the epochs: a cell at or after the floor is at or above the
+/// probe, one before it is below.
+#[inline(always)]
+pub fn seen_in_epoch(old: u64, key: u64, offset: u64, size: u64, write: bool) -> bool {
+    const LOW: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
+    let mask = (((1u32 << size) - 1) << offset) as u64 & 0xff;
+    let probe = key | mask | (write as u64) << Cell::WRITE_SHIFT;
+    let compare = if write { LOW } else { LOW & !(1 << Cell::WRITE_SHIFT) };
+    (old ^ probe) & compare == 0 && old >= probe
+}
+
 /// The outcome of checking one access against a granule's cells.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub struct Verdict {
@@ -507,6 +530,11 @@ mod tests {
                         let want = is_same_access(old, cur, start);
                         same += want as usize;
                         assert_eq!(is_same_access_raw(old.raw(), cur, epoch_floor(start)), want, "{old:?} {cur:?} from {start}");
+                        if !kind.is_atomic() {
+                            let key = epoch_key(epoch_floor(start), Slot::new(2));
+                            let seen = seen_in_epoch(old.raw(), key, off, size, kind.is_write());
+                            assert_eq!(seen, want, "key: {old:?} {cur:?} from {start}");
+                        }
                     }
                 }
             }

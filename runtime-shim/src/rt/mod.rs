@@ -101,28 +101,25 @@ impl ThreadState {
         }
     }
 
-    /// Copy what the inline fast path needs into the thread's TLS block (it
-    /// then reads no memory through the state pointer); a finished thread
-    /// publishes a floor nothing matches.
+    /// Copy what the inline fast path needs into the thread's TLS block,
+    /// as one word (it then reads no memory through the state pointer); a
+    /// finished thread publishes a key nothing matches.
     pub fn publish_fast(&self) {
-        let floor = if self.dead { NO_FLOOR } else { self.epoch_floor };
-        TLS.with(|t| {
-            t.fast_slot.set(self.slot);
-            t.fast_floor.set(floor);
-        });
+        let key = if self.dead { NO_KEY } else { rules::epoch_key(self.epoch_floor, self.slot) };
+        TLS.with(|t| t.fast_key.set(key));
     }
 }
 
-/// A floor no cell reaches: the fast path of a thread without (live) state
-/// never matches, and the slow path decides.
-const NO_FLOOR: u64 = u64::MAX;
+/// The key of a thread without (live) state: its fast path never matches,
+/// and the slow path decides.
+const NO_KEY: u64 = u64::MAX;
 
 struct Tls {
     state: StdCell<*mut ThreadState>,
     busy: StdCell<bool>,
-    /// The state's slot and epoch floor, copied by `publish_fast`.
-    fast_slot: StdCell<Slot>,
-    fast_floor: StdCell<u64>,
+    /// The state's slot and epoch floor (`rules::epoch_key`), copied by
+    /// `publish_fast`.
+    fast_key: StdCell<u64>,
 }
 
 thread_local! {
@@ -130,8 +127,7 @@ thread_local! {
         Tls {
             state: StdCell::new(null_mut()),
             busy: StdCell::new(false),
-            fast_slot: StdCell::new(Slot::FIRST),
-            fast_floor: StdCell::new(NO_FLOOR),
+            fast_key: StdCell::new(NO_KEY),
         }
     };
 }
@@ -383,16 +379,15 @@ pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     if (addr & 7) + size > 8 || size == 0 {
         return false;
     }
-    // Two loads from the thread's TLS block, independent of the shadow's.
-    let (slot, floor) = TLS.with(|t| (t.fast_slot.get(), t.fast_floor.get()));
-    if floor == NO_FLOOR {
+    // One load from the thread's TLS block, independent of the shadow's.
+    let key = TLS.with(|t| t.fast_key.get());
+    if key == NO_KEY {
         // No live state, maybe no runtime (and no shadow table) at all.
         return false;
     }
     let Some((a, b)) = shadow::peek(addr) else { return false };
-    let kind = if write { AccessKind::Write } else { AccessKind::Read };
-    let probe = Cell::new(slot, 1, (addr & 7) as u64, size as u64, kind);
-    rules::is_same_access_raw(a, probe, floor) || rules::is_same_access_raw(b, probe, floor)
+    let (offset, size) = ((addr & 7) as u64, size as u64);
+    rules::seen_in_epoch(a, key, offset, size, write) || rules::seen_in_epoch(b, key, offset, size, write)
 }
 
 /// Check one access against shadow memory and record it.
