@@ -273,7 +273,51 @@ fn chunk_at(index: usize) -> Option<*mut Chunk> {
 /// Forget every access to `[addr, addr + size)`. Calls `on_atomic` with the
 /// granule address of cells that held atomic accesses (their sync objects
 /// die with the memory). Large ranges drop whole shadow pages.
+#[inline(always)]
 pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
+    // The common case, every allocation and free of a small block: one
+    // chunk, a few granules, usually all empty on allocation. One pass.
+    let last = addr.wrapping_add(size).wrapping_sub(1);
+    if size != 0 && size <= SMALL && addr >> CHUNK_LOG == last >> CHUNK_LOG {
+        let Some(chunk) = chunk_at(addr >> CHUNK_LOG) else { return };
+        let first = (addr >> 3) & (GRANULES_PER_CHUNK - 1);
+        let count = ((last >> 3) & (GRANULES_PER_CHUNK - 1)) - first + 1;
+        let mut granule = addr & !(GRANULE as usize - 1);
+        for g in 0..count {
+            // SAFETY: `count` granules from `first` lie inside the chunk
+            // (the range does not leave it); cells are only accessed
+            // atomically.
+            let [c0, c1] = unsafe { &*(chunk.add((first + g) * CELLS) as *const [AtomicU64; CELLS]) };
+            clear_granule(c0, c1, granule, &mut on_atomic);
+            granule += GRANULE as usize;
+        }
+        return;
+    }
+    clear_range(addr, size, on_atomic);
+}
+
+/// Empty one granule's cells (`c0`, `c1`), if they are not empty already.
+#[inline(always)]
+fn clear_granule(c0: &AtomicU64, c1: &AtomicU64, granule: usize, on_atomic: &mut impl FnMut(usize)) {
+    let (a, b) = (c0.load(Relaxed), c1.load(Relaxed));
+    // Freshly allocated memory has empty cells: two loads.
+    if a | b == 0 {
+        return;
+    }
+    c0.store(0, Relaxed);
+    c1.store(0, Relaxed);
+    // Either cell's atomic bit.
+    if Cell::from_raw(a | b).is_atomic() {
+        on_atomic(granule);
+    }
+}
+
+/// Blocks up to this size take [`clear`]'s short path.
+const SMALL: usize = 256;
+
+/// [`clear`] for any range: chunk by chunk, whole pages dropped.
+#[inline(never)]
+fn clear_range(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
     let end = addr.saturating_add(size);
     let mut at = addr & !(GRANULE as usize - 1);
     while at < end {
@@ -292,16 +336,7 @@ pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
                 for g in first..last + 1 {
                     // SAFETY: g < GRANULES_PER_CHUNK, within the chunk.
                     let [c0, c1] = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
-                    let (a, b) = (c0.load(Relaxed), c1.load(Relaxed));
-                    // Freshly allocated memory has empty cells: two loads.
-                    if a | b == 0 {
-                        continue;
-                    }
-                    c0.store(0, Relaxed);
-                    c1.store(0, Relaxed);
-                    if Cell::from_raw(a).is_atomic() || Cell::from_raw(b).is_atomic() {
-                        on_atomic((index << CHUNK_LOG) | (g << 3));
-                    }
+                    clear_granule(c0, c1, (index << CHUNK_LOG) | (g << 3), &mut on_atomic);
                 }
             }
         }
