@@ -104,13 +104,19 @@ impl Cell {
     pub fn new(slot: Slot, epoch: Epoch, offset: u64, size: u64, kind: AccessKind) -> Cell {
         debug_assert!(size >= 1 && offset + size <= GRANULE, "offset {offset} size {size}");
         debug_assert!(epoch <= Cell::MAX_EPOCH && epoch > 0);
-        let mask = (((1u32 << size) - 1) << offset) as u64 & 0xff;
         Cell(
-            mask | (kind.is_write() as u64) << Cell::WRITE_SHIFT
+            Cell::byte_mask(offset, size) | (kind.is_write() as u64) << Cell::WRITE_SHIFT
                 | (kind.is_atomic() as u64) << Cell::ATOMIC_SHIFT
                 | (slot.index() as u64) << Cell::SLOT_SHIFT
                 | epoch << Cell::EPOCH_SHIFT,
         )
+    }
+
+    /// The bits of the bytes `[offset, offset + size)` of a granule, as a
+    /// cell's low byte holds them.
+    #[inline(always)]
+    fn byte_mask(offset: u64, size: u64) -> u64 {
+        (((1u32 << size) - 1) << offset) as u64 & 0xff
     }
 
     /// The same access at another epoch.
@@ -255,8 +261,7 @@ pub fn epoch_key(floor: u64, slot: Slot) -> u64 {
 #[inline(always)]
 pub fn seen_in_epoch(old: u64, key: u64, offset: u64, size: u64, write: bool) -> bool {
     const LOW: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
-    let mask = (((1u32 << size) - 1) << offset) as u64 & 0xff;
-    let probe = key | mask | (write as u64) << Cell::WRITE_SHIFT;
+    let probe = key | Cell::byte_mask(offset, size) | (write as u64) << Cell::WRITE_SHIFT;
     let compare = if write { LOW } else { LOW & !(1 << Cell::WRITE_SHIFT) };
     (old ^ probe) & compare == 0 && old >= probe
 }
