@@ -40,6 +40,13 @@ const DENSE_AFTER: u32 = 512;
 
 type Chunk = AtomicU64;
 
+/// The index of `addr`'s granule within its chunk; its cells start
+/// `CELLS` words times that into the chunk.
+#[inline(always)]
+const fn granule_in_chunk(addr: usize) -> usize {
+    (addr >> 3) & (GRANULES_PER_CHUNK - 1)
+}
+
 static L1: AtomicPtr<AtomicPtr<Chunk>> = AtomicPtr::new(null_mut());
 
 /// Map the first level at [`L1_ADDR`]. Idempotent; false if the mapping
@@ -106,7 +113,7 @@ pub fn peek(addr: usize) -> Option<(u64, u64)> {
     if chunk.is_null() {
         return None;
     }
-    let g = (addr >> 3) & (GRANULES_PER_CHUNK - 1);
+    let g = granule_in_chunk(addr);
     // SAFETY: a published chunk holds GRANULES_PER_CHUNK × CELLS cells and is
     // never unmapped; see the function docs for the concurrent writes.
     unsafe {
@@ -133,7 +140,7 @@ pub fn cells(addr: usize) -> Option<&'static [AtomicU64; CELLS]> {
     if chunk.is_null() {
         chunk = install_chunk(slot)?;
     }
-    let g = (addr >> 3) & (GRANULES_PER_CHUNK - 1);
+    let g = granule_in_chunk(addr);
     // SAFETY: a chunk holds GRANULES_PER_CHUNK × CELLS cells and is never
     // unmapped; cells are only accessed atomically.
     Some(unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) })
@@ -205,7 +212,7 @@ pub fn note_fresh(d: &mut Density, addr: usize) {
     }
     d.fresh = d.fresh.saturating_add(1);
     if d.fresh >= DENSE_AFTER {
-        let window = (((addr & ((1 << CHUNK_LOG) - 1)) >> 3) * CELLS * 8) >> WINDOW_LOG;
+        let window = (granule_in_chunk(addr) * CELLS * 8) >> WINDOW_LOG;
         if d.faulted >> window & 1 == 0 {
             let first = d.faulted == 0;
             d.faulted |= 1 << window;
@@ -249,8 +256,7 @@ fn advise_huge(chunk: *mut Chunk, addr: usize) {
     // with small pages in it never faults in a huge one: the rest of it
     // would take ~1,000 more faults. Collapse it now, once, to one huge
     // page (the kernel copies what is there).
-    let offset = (addr & ((1 << CHUNK_LOG) - 1)) >> 3;
-    let at = (chunk as usize + offset * CELLS * 8) & !(HUGE_PAGE - 1);
+    let at = (chunk as usize + granule_in_chunk(addr) * CELLS * 8) & !(HUGE_PAGE - 1);
     // SAFETY: a huge-page-aligned range inside the chunk's own mapping;
     // collapsing keeps the contents, concurrent accesses included.
     unsafe { libc::madvise(at as *mut libc::c_void, HUGE_PAGE, MADV_COLLAPSE) };
@@ -280,8 +286,8 @@ pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
     let last = addr.wrapping_add(size).wrapping_sub(1);
     if size != 0 && size <= SMALL && addr >> CHUNK_LOG == last >> CHUNK_LOG {
         let Some(chunk) = chunk_at(addr >> CHUNK_LOG) else { return };
-        let first = (addr >> 3) & (GRANULES_PER_CHUNK - 1);
-        let count = ((last >> 3) & (GRANULES_PER_CHUNK - 1)) - first + 1;
+        let first = granule_in_chunk(addr);
+        let count = granule_in_chunk(last) - first + 1;
         let mut granule = addr & !(GRANULE as usize - 1);
         for g in 0..count {
             // SAFETY: `count` granules from `first` lie inside the chunk
@@ -327,8 +333,8 @@ fn clear_range(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
             return;
         }
         if let Some(chunk) = chunk_at(index) {
-            let first = (at >> 3) & (GRANULES_PER_CHUNK - 1);
-            let last = ((chunk_end - 1) >> 3) & (GRANULES_PER_CHUNK - 1);
+            let first = granule_in_chunk(at);
+            let last = granule_in_chunk(chunk_end - 1);
             let count = last - first + 1;
             if count * CELLS * 8 >= 1 << 16 {
                 clear_pages(chunk, first, count);
