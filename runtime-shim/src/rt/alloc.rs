@@ -2,14 +2,18 @@
 //! reports can say which block an address is in and who allocated it.
 //!
 //! Every allocation and free passes through here, so the bookkeeping is kept
-//! small: a block is 24 bytes in a hash map keyed by its start, and its
-//! allocation stack is interned once in a stack depot (a thread remembers
-//! the stacks it interned last, so an allocation site in a loop takes no
-//! lock for its stack). Finding the block that holds an address is only
-//! needed for a report, and searches.
+//! small: a block is a 32-byte slot in a fixed open-addressed table keyed by
+//! its start, claimed with one compare-exchange and freed with one store (no
+//! lock); a block whose few slots are all taken goes to a locked hash map
+//! instead. Its allocation stack is interned once in a stack depot (a thread
+//! remembers the stacks it interned last, so an allocation site in a loop
+//! takes no lock for its stack). Finding the block that holds an address is
+//! only needed for a report, and searches.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 
 use super::syncs::AddrHasher;
@@ -25,6 +29,7 @@ pub struct Block {
     pub stack: u32,
 }
 
+/// The blocks the table has no room for.
 type Blocks = HashMap<usize, Block, BuildHasherDefault<AddrHasher>>;
 const SHARDS: usize = 64;
 static BLOCKS: [Mutex<Blocks>; SHARDS] = [const { Mutex::new(HashMap::with_hasher(BuildHasherDefault::new())) }; SHARDS];
@@ -32,6 +37,135 @@ static BLOCKS: [Mutex<Blocks>; SHARDS] = [const { Mutex::new(HashMap::with_hashe
 fn shard(addr: usize) -> MutexGuard<'static, Blocks> {
     let i = ((addr >> 4).wrapping_mul(0x9E3779B97F4A7C15) >> 58) % SHARDS;
     BLOCKS[i].lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Live blocks by start address, without locks (see [`table`]).
+mod table {
+    use super::*;
+
+    /// Slots (2 MiB of zero pages, touched only where blocks hash).
+    const LOG: u32 = 16;
+    const MASK: usize = (1 << LOG) - 1;
+    /// Slots a start may use, from its hash on: 256 bytes.
+    const WINDOW: usize = 8;
+
+    /// `key` states besides a block's start (always at least 4096).
+    const EMPTY: usize = 0;
+    /// Claimed; the block's fields are being written.
+    const BUSY: usize = 1;
+    /// Freed. Never empty again, so a start is always found before the
+    /// first `EMPTY` slot of its window: lookups stop there.
+    const TOMB: usize = 2;
+
+    #[repr(C, align(32))]
+    struct Slot {
+        key: AtomicUsize,
+        size: AtomicUsize,
+        thread: AtomicPtr<ThreadInfo>,
+        stack: AtomicU32,
+    }
+
+    static TABLE: [Slot; 1 << LOG] = [const {
+        Slot { key: AtomicUsize::new(EMPTY), size: AtomicUsize::new(0), thread: AtomicPtr::new(null_mut()), stack: AtomicU32::new(0) }
+    }; 1 << LOG];
+
+    fn window(start: usize) -> impl Iterator<Item = &'static Slot> {
+        let h = (start >> 4).wrapping_mul(0x9E3779B97F4A7C15) >> (64 - LOG);
+        (0..WINDOW).map(move |i| &TABLE[(h + i) & MASK])
+    }
+
+    /// Record a block starting at `start`; false if its window is full.
+    #[inline]
+    pub fn insert(start: usize, b: &Block) -> bool {
+        for slot in window(start) {
+            let k = slot.key.load(Relaxed);
+            if (k == EMPTY || k == TOMB) && slot.key.compare_exchange(k, BUSY, Acquire, Relaxed).is_ok() {
+                slot.size.store(b.size, Relaxed);
+                slot.thread.store(b.thread as *const ThreadInfo as *mut ThreadInfo, Relaxed);
+                slot.stack.store(b.stack, Relaxed);
+                // Publishes the fields to a report reading them (`get`).
+                slot.key.store(start, Release);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Forget the block starting at `start`; false if it is not here.
+    #[inline]
+    pub fn remove(start: usize) -> bool {
+        for slot in window(start) {
+            match slot.key.load(Relaxed) {
+                k if k == start => {
+                    slot.key.store(TOMB, Relaxed);
+                    return true;
+                }
+                EMPTY => return false,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// The block starting at `start`, if the table holds it.
+    pub fn get(start: usize) -> Option<Block> {
+        for slot in window(start) {
+            match slot.key.load(Acquire) {
+                k if k == start => {
+                    let size = slot.size.load(Relaxed);
+                    let thread = slot.thread.load(Relaxed);
+                    let stack = slot.stack.load(Relaxed);
+                    // Still the same block after reading it (a free and a new
+                    // block may have taken the slot meanwhile).
+                    if slot.key.load(Acquire) != start {
+                        return None;
+                    }
+                    // SAFETY: `insert` stored a `&'static ThreadInfo` there
+                    // before publishing `start`.
+                    let thread = unsafe { thread.as_ref() }?;
+                    return Some(Block { size, thread, stack });
+                }
+                EMPTY => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The block in the table with the highest start at or below `addr`
+    /// that holds it, by looking at every slot (for a report, after the
+    /// near search failed).
+    pub fn find_far(addr: usize) -> Option<(usize, Block)> {
+        let mut best: Option<(usize, Block)> = None;
+        for slot in TABLE.iter() {
+            let start = slot.key.load(Relaxed);
+            if start > TOMB && start <= addr && best.as_ref().is_none_or(|(s0, _)| start > *s0) {
+                if let Some(b) = get(start).filter(|b| addr < start + b.size.max(1)) {
+                    best = Some((start, b));
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Record a live block.
+fn insert(start: usize, b: Block) {
+    if !table::insert(start, &b) {
+        shard(start).insert(start, b);
+    }
+}
+
+/// Forget a freed block.
+fn remove(start: usize) {
+    if !table::remove(start) {
+        shard(start).remove(&start);
+    }
+}
+
+/// The live block starting at `start`.
+fn get(start: usize) -> Option<Block> {
+    table::get(start).or_else(|| shard(start).get(&start).cloned())
 }
 
 /// Hold this module's locks across `fork` (see `rt::fork`).
@@ -55,7 +189,7 @@ pub fn on_alloc(p: *mut u8, size: usize) {
         let depth = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
         let stack = depot::intern(&mut st.stacks, &pcs[..depth]);
         shadow::clear(p as usize, size, forget_sync);
-        shard(p as usize).insert(p as usize, Block { size, thread: st.info, stack });
+        insert(p as usize, Block { size, thread: st.info, stack });
     });
 }
 
@@ -66,7 +200,7 @@ pub fn on_free(p: *mut u8, size: usize) {
     }
     while_busy(|| {
         shadow::clear(p as usize, size, forget_sync);
-        shard(p as usize).remove(&(p as usize));
+        remove(p as usize);
     });
 }
 
@@ -76,13 +210,13 @@ pub fn on_free(p: *mut u8, size: usize) {
 pub fn find(addr: usize) -> Option<(usize, Block)> {
     const NEAR: usize = 4096;
     for start in (addr.saturating_sub(NEAR)..=addr).rev() {
-        if let Some(b) = shard(start).get(&start) {
+        if let Some(b) = get(start) {
             // The nearest start below `addr` is the only block that can
             // hold it (blocks do not overlap).
-            return (addr < start + b.size.max(1)).then(|| (start, b.clone()));
+            return (addr < start + b.size.max(1)).then_some((start, b));
         }
     }
-    let mut best: Option<(usize, Block)> = None;
+    let mut best: Option<(usize, Block)> = table::find_far(addr);
     for s in &BLOCKS {
         let map = s.lock().unwrap_or_else(|e| e.into_inner());
         for (&start, b) in map.iter() {
