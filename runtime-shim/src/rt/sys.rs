@@ -45,13 +45,20 @@ pub fn walk_frames(out: &mut [usize], lo: usize, hi: usize) -> usize {
     let mut rbp: usize;
     // SAFETY: reading rbp has no side effects.
     unsafe { asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    if rbp < lo {
+        return 0;
+    }
+    // Each frame checked is above the one before (the loop stops
+    // otherwise), so above `lo` too: only the top needs checking.
+    let top = hi.saturating_sub(16);
     let mut n = 0;
     while n < out.len() {
-        if rbp < lo || rbp.saturating_add(16) > hi || rbp % 8 != 0 {
+        if rbp > top || rbp % 8 != 0 {
             break;
         }
-        // SAFETY: rbp lies inside this thread's stack (checked above), which
-        // is mapped; the two words read are within it.
+        // SAFETY: rbp lies inside this thread's stack (`lo` checked before
+        // the loop, the top above), which is mapped; the two words read are
+        // within it.
         let (next, ret) = unsafe { (*(rbp as *const usize), *((rbp + 8) as *const usize)) };
         if ret < 4096 {
             break;
