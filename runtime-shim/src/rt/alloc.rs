@@ -39,7 +39,8 @@ fn shard(addr: usize) -> MutexGuard<'static, Blocks> {
     BLOCKS[i].lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Live blocks by start address, without locks (see [`table`]).
+/// Live blocks by start address, without locks: a fixed open-addressed
+/// table, each start confined to a window of slots from its hash on.
 mod table {
     use super::*;
 
