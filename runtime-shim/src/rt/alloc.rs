@@ -29,13 +29,27 @@ pub struct Block {
     pub stack: u32,
 }
 
+impl Block {
+    /// Does this block, starting at `start`, hold `addr`? (A block of size
+    /// 0 still holds its start.)
+    fn holds(&self, start: usize, addr: usize) -> bool {
+        start <= addr && addr < start + self.size.max(1)
+    }
+}
+
 /// The blocks the table has no room for.
 type Blocks = HashMap<usize, Block, BuildHasherDefault<AddrHasher>>;
 const SHARDS: usize = 64;
 static BLOCKS: [Mutex<Blocks>; SHARDS] = [const { Mutex::new(HashMap::with_hasher(BuildHasherDefault::new())) }; SHARDS];
 
+/// A block start, hashed: its top bits pick a shard or a table slot.
+/// (Starts are 16-byte aligned; the low bits carry nothing.)
+fn start_hash(start: usize) -> usize {
+    (start >> 4).wrapping_mul(0x9E3779B97F4A7C15)
+}
+
 fn shard(addr: usize) -> MutexGuard<'static, Blocks> {
-    let i = ((addr >> 4).wrapping_mul(0x9E3779B97F4A7C15) >> 58) % SHARDS;
+    let i = (start_hash(addr) >> 58) % SHARDS;
     BLOCKS[i].lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -71,7 +85,7 @@ mod table {
     }; 1 << LOG];
 
     fn window(start: usize) -> impl Iterator<Item = &'static Slot> {
-        let h = (start >> 4).wrapping_mul(0x9E3779B97F4A7C15) >> (64 - LOG);
+        let h = start_hash(start) >> (64 - LOG);
         (0..WINDOW).map(move |i| &TABLE[(h + i) & MASK])
     }
 
@@ -133,20 +147,17 @@ mod table {
         None
     }
 
-    /// The block in the table with the highest start at or below `addr`
-    /// that holds it, by looking at every slot (for a report, after the
+    /// Every block in the table, with its start (for a report, after the
     /// near search failed).
-    pub fn find_far(addr: usize) -> Option<(usize, Block)> {
-        let mut best: Option<(usize, Block)> = None;
+    pub fn for_each(mut f: impl FnMut(usize, Block)) {
         for slot in TABLE.iter() {
             let start = slot.key.load(Relaxed);
-            if start > TOMB && start <= addr && best.as_ref().is_none_or(|(s0, _)| start > *s0) {
-                if let Some(b) = get(start).filter(|b| addr < start + b.size.max(1)) {
-                    best = Some((start, b));
+            if start > TOMB {
+                if let Some(b) = get(start) {
+                    f(start, b);
                 }
             }
         }
-        best
     }
 }
 
@@ -214,16 +225,20 @@ pub fn find(addr: usize) -> Option<(usize, Block)> {
         if let Some(b) = get(start) {
             // The nearest start below `addr` is the only block that can
             // hold it (blocks do not overlap).
-            return (addr < start + b.size.max(1)).then_some((start, b));
+            return b.holds(start, addr).then_some((start, b));
         }
     }
-    let mut best: Option<(usize, Block)> = table::find_far(addr);
+    let mut best: Option<(usize, Block)> = None;
+    let mut consider = |start: usize, b: &Block| {
+        if b.holds(start, addr) && best.as_ref().is_none_or(|(s0, _)| start > *s0) {
+            best = Some((start, b.clone()));
+        }
+    };
+    table::for_each(|start, b| consider(start, &b));
     for s in &BLOCKS {
         let map = s.lock().unwrap_or_else(|e| e.into_inner());
         for (&start, b) in map.iter() {
-            if start <= addr && addr < start + b.size.max(1) && best.as_ref().is_none_or(|(s0, _)| start > *s0) {
-                best = Some((start, b.clone()));
-            }
+            consider(start, b);
         }
     }
     best
