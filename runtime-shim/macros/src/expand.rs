@@ -100,6 +100,34 @@ fn is_race_check_attr(a: &syn::Attribute) -> bool {
     a.path().segments.last().is_some_and(|s| s.ident == "race_check")
 }
 
+/// The frame an instrumented body gets.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Frame {
+    /// None: an `async` body (a frame cannot stay on the stack across an
+    /// `.await`).
+    None,
+    Plain,
+    /// A `#[test]` (or `#[tokio::test]`, …) function's own frame.
+    Test,
+}
+
+/// A frame keeps the user's body in a block of its own after the guard
+/// (`{ let frame = enter(..); { BODY } }`); when BODY is one expression,
+/// rustc's `unused_braces` lint would fire on those braces, which the user
+/// never wrote (and `-D warnings` builds would fail). Allowed on the function,
+/// so closures inside it are covered too.
+fn allow_frame_braces(attrs: &mut Vec<syn::Attribute>, frame: Frame) {
+    if frame != Frame::None {
+        attrs.push(parse_quote!(#[allow(unused_braces)]));
+    }
+}
+
+/// Is this attribute `#[test]` or a test attribute of a crate
+/// (`#[tokio::test]`)?
+fn is_test_attr(a: &syn::Attribute) -> bool {
+    a.path().segments.last().is_some_and(|s| s.ident == "test")
+}
+
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 enum Ctx {
     /// The value is read (copied or moved).
@@ -138,7 +166,14 @@ impl Instrumenter<'_> {
             return;
         }
         let name = join(prefix, &f.sig.ident.to_string());
-        let frame = f.sig.asyncness.is_none();
+        let frame = match f.sig.asyncness {
+            Some(_) => Frame::None,
+            // A test's own frame: a race found during the test fails it
+            // when the test returns.
+            None if f.attrs.iter().any(is_test_attr) => Frame::Test,
+            None => Frame::Plain,
+        };
+        allow_frame_braces(&mut f.attrs, frame);
         self.body(name, &mut f.block, frame);
     }
 
@@ -160,7 +195,8 @@ impl Instrumenter<'_> {
                     continue;
                 }
                 let name = format!("{owner}::{}", m.sig.ident);
-                let frame = m.sig.asyncness.is_none();
+                let frame = if m.sig.asyncness.is_none() { Frame::Plain } else { Frame::None };
+                allow_frame_braces(&mut m.attrs, frame);
                 self.body(name, &mut m.block, frame);
             }
         }
@@ -178,7 +214,8 @@ impl Instrumenter<'_> {
                 }
                 if let Some(block) = &mut m.default {
                     let name = format!("{owner}::{}", m.sig.ident);
-                    let frame = m.sig.asyncness.is_none();
+                    let frame = if m.sig.asyncness.is_none() { Frame::Plain } else { Frame::None };
+                    allow_frame_braces(&mut m.attrs, frame);
                     self.body(name, block, frame);
                 }
             }
@@ -196,16 +233,21 @@ impl Instrumenter<'_> {
         }
     }
 
-    /// Instrument a function body and, unless async, give it a frame.
-    fn body(&mut self, name: String, block: &mut Block, frame: bool) {
+    /// Instrument a function body and give it a frame of kind `frame`.
+    fn body(&mut self, name: String, block: &mut Block, frame: Frame) {
         self.names.push(name.clone());
         self.visit_block_mut(block);
         self.names.pop();
-        if frame {
+        let enter = match frame {
+            Frame::None => return,
+            Frame::Plain => quote!(enter),
+            Frame::Test => quote!(enter_test),
+        };
+        {
             let info = self.fn_info(&name);
             let inner = Block { brace_token: block.brace_token, stmts: std::mem::take(&mut block.stmts) };
             block.stmts = vec![
-                parse_quote!(let __racecheck_frame = ::racecheck::__rt::enter(#info);),
+                parse_quote!(let __racecheck_frame = ::racecheck::__rt::#enter(#info);),
                 Stmt::Expr(Expr::Block(syn::ExprBlock { attrs: vec![], label: None, block: inner }), None),
             ];
         }

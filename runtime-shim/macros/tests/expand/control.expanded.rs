@@ -1,3 +1,4 @@
+#[allow(unused_braces)]
 fn control(p: *const Option<u64>, q: *mut u64) -> Option<u64> {
     let __racecheck_frame = ::racecheck::__rt::enter({
         static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {

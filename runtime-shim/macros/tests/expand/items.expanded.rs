@@ -1,6 +1,7 @@
 mod counter {
     pub struct Counter(pub *mut u64);
     impl Counter {
+        #[allow(unused_braces)]
         pub fn bump(&self) {
             let __racecheck_frame = ::racecheck::__rt::enter({
                 static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
@@ -46,6 +47,7 @@ mod counter {
         }
     }
     impl Drop for Counter {
+        #[allow(unused_braces)]
         fn drop(&mut self) {
             let __racecheck_frame = ::racecheck::__rt::enter({
                 static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {

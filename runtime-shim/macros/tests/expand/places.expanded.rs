@@ -1,3 +1,4 @@
+#[allow(unused_braces)]
 fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
     let __racecheck_frame = ::racecheck::__rt::enter({
         static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {

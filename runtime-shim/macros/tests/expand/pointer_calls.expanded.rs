@@ -1,3 +1,4 @@
+#[allow(unused_braces)]
 fn pointer_calls(p: *mut u64, c: &Cell<u64>, lock: &RwLock<u64>) -> u64 {
     let __racecheck_frame = ::racecheck::__rt::enter({
         static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {

@@ -1,4 +1,5 @@
 impl S {
+    #[allow(unused_braces)]
     fn name_len(&self) -> usize {
         let __racecheck_frame = ::racecheck::__rt::enter({
             static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
@@ -27,6 +28,7 @@ impl S {
             }
         }
     }
+    #[allow(unused_braces)]
     fn bump(p: *mut (u64, u64)) {
         let __racecheck_frame = ::racecheck::__rt::enter({
             static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
