@@ -58,6 +58,8 @@ pub fn toolchain() -> Result<Toolchain, Error> {
 pub struct Workspace {
     pub target_dir: PathBuf,
     pub root: PathBuf,
+    /// Some package of the workspace depends on the `racecheck` crate.
+    pub uses_racecheck: bool,
 }
 
 pub fn workspace(manifest_path: Option<&Path>) -> Result<Workspace, Error> {
@@ -79,7 +81,13 @@ pub fn workspace(manifest_path: Option<&Path>) -> Result<Workspace, Error> {
             .map(PathBuf::from)
             .ok_or_else(|| Error::Metadata { manifest: manifest.clone(), detail: format!("no `{k}` in cargo metadata") })
     };
-    Ok(Workspace { target_dir: get("target_directory")?, root: get("workspace_root")? })
+    let uses_racecheck = v["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["dependencies"].as_array().into_iter().flatten())
+        .any(|d| d["name"] == "racecheck");
+    Ok(Workspace { target_dir: get("target_directory")?, root: get("workspace_root")?, uses_racecheck })
 }
 
 /// Everything set up for an instrumented cargo invocation.
@@ -99,6 +107,9 @@ pub struct Session {
 impl Session {
     pub fn new(manifest_path: Option<&Path>) -> Result<Session, Error> {
         let ws = workspace(manifest_path)?;
+        if !ws.uses_racecheck {
+            return Err(Error::NoDependency { root: ws.root });
+        }
         let tc = toolchain()?;
         let wraps = match wrapsyms::find_libstd(&tc.sysroot, &tc.host) {
             Some(libstd) => wrapsyms::discover(&libstd, &tc.release)?,
@@ -207,8 +218,8 @@ impl Session {
             cmd.env(ENV_TEST, "1");
         }
         let status = cmd.status().map_err(|source| Error::Spawn { program: exe.display().to_string(), source })?;
-        let (races, racy_tests) = read_race_counts(&self.report_dir);
-        Ok(Outcome { status, races, racy_tests })
+        let (races, racy_tests, ran_annotated) = read_race_counts(&self.report_dir);
+        Ok(Outcome { status, races, racy_tests, ran_annotated })
     }
 }
 
@@ -248,6 +259,9 @@ pub struct Outcome {
     pub races: u64,
     /// Tests during which races were found.
     pub racy_tests: Vec<String>,
+    /// Whether any `#[race_check]` code ran (no memory access was checked
+    /// otherwise).
+    pub ran_annotated: bool,
 }
 
 pub fn describe(status: ExitStatus) -> String {
@@ -281,16 +295,22 @@ fn clear_dir(dir: &Path) {
 }
 
 /// Races and racy tests the runtime left in `dir`: one file per process, a
-/// count on the first line, then one test name per line.
-fn read_race_counts(dir: &Path) -> (u64, Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return (0, vec![]) };
-    let (mut races, mut tests) = (0, vec![]);
+/// count on the first line, then `!annotated` if annotated code ran, then
+/// one test name per line. Also: did annotated code run in any process?
+fn read_race_counts(dir: &Path) -> (u64, Vec<String>, bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return (0, vec![], false) };
+    let (mut races, mut tests, mut annotated) = (0, vec![], false);
     for text in entries.flatten().filter_map(|e| std::fs::read_to_string(e.path()).ok()) {
         let mut lines = text.lines();
         races += lines.next().and_then(|l| l.trim().parse::<u64>().ok()).unwrap_or(0);
-        tests.extend(lines.filter(|l| !l.is_empty()).map(String::from));
+        for l in lines.filter(|l| !l.is_empty()) {
+            match l {
+                "!annotated" => annotated = true,
+                _ => tests.push(l.to_string()),
+            }
+        }
     }
     tests.sort();
     tests.dedup();
-    (races, tests)
+    (races, tests, annotated)
 }

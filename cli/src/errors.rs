@@ -16,6 +16,13 @@ pub enum Error {
     Build { status: String },
     #[error("{0}")]
     NoBinary(String),
+    #[error(
+        "no package of the workspace at {} depends on the `racecheck` crate: add it under [dependencies] \
+         (or [dev-dependencies] if only tests use it), put #[race_check] on the functions, impls or modules \
+         to check, and run racecheck again",
+        root.display()
+    )]
+    NoDependency { root: PathBuf },
     #[error("{0}")]
     Usage(String),
     #[error("failed to query the Rust toolchain: {0}")]
@@ -30,6 +37,7 @@ impl Error {
         match self {
             Error::Options { .. } => exit_codes::USAGE,
             Error::NoBinary(_) => exit_codes::USAGE,
+            Error::NoDependency { .. } => exit_codes::USAGE,
             Error::Usage(_) => exit_codes::USAGE,
             Error::Metadata { .. } => exit_codes::BUILD_FAILED,
             Error::Build { .. } => exit_codes::BUILD_FAILED,

@@ -97,13 +97,21 @@ pub fn main_impl(args: Vec<OsString>) -> ! {
     if std::env::var_os(wrapper::ENV_WRAPPER).is_some() {
         wrapper::run(args);
     }
-    let cli = match Cli::try_parse_from(args) {
+    // `racecheck test …` passes its arguments through to cargo and the test
+    // harness as written: clap would eat the first `--` (so
+    // `racecheck test -- --nocapture` reached cargo as `--nocapture`).
+    let raw_test_args = test_passthrough(&args);
+    let parse_args = if raw_test_args.is_some() { args[..2].to_vec() } else { args };
+    let mut cli = match Cli::try_parse_from(parse_args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             std::process::exit(if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK });
         }
     };
+    if let (Cmd::Test(t), Some(raw)) = (&mut cli.command, raw_test_args) {
+        t.args = raw;
+    }
     let result = match cli.command {
         Cmd::Run(a) => run(a),
         Cmd::Test(a) => test(a),
@@ -117,11 +125,40 @@ pub fn main_impl(args: Vec<OsString>) -> ! {
     }
 }
 
+/// The arguments after `test`, verbatim, unless they ask for help (which
+/// clap gives).
+fn test_passthrough(args: &[OsString]) -> Option<Vec<String>> {
+    if args.get(1).is_none_or(|a| a != "test") {
+        return None;
+    }
+    let rest: Vec<String> = args[2..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let before = &rest[..rest.iter().position(|a| a == "--").unwrap_or(rest.len())];
+    if before.iter().any(|a| a == "-h" || a == "--help") {
+        return None;
+    }
+    Some(rest)
+}
+
+/// No `#[race_check]` code ran: say so, since "no data races found" would
+/// otherwise suggest that something was checked.
+fn warn_nothing_checked(what: &str) {
+    eprintln!(
+        "racecheck: warning: no #[race_check] code ran in {what}: no memory access was checked (synchronisation \
+         alone is tracked); put #[race_check] on the functions, impls or modules whose accesses should be checked"
+    );
+}
+
 /// The exit status that says "races found", from `RACECHECK_OPTIONS`,
 /// checked with the runtime's own parser so both reject the same things.
 fn race_exit_code() -> Result<i32, Error> {
     use racecheck_detector::options::{Options, Suppressions};
-    let text = std::env::var("RACECHECK_OPTIONS").unwrap_or_default();
+    let mut text = std::env::var("RACECHECK_OPTIONS").unwrap_or_default();
+    // Relative file names mean the directory racecheck was started in, for
+    // every process it runs (each test binary runs in its package's).
+    if let Ok(cwd) = std::env::current_dir() {
+        text = Options::absolutised(&text, &cwd);
+        std::env::set_var("RACECHECK_OPTIONS", &text);
+    }
     let options = Options::parse(&text).map_err(|e| Error::Options { key: e.key, message: e.message })?;
     if let Some(path) = &options.suppressions {
         let bad = |message: String| Error::Options { key: "suppressions".into(), message };
@@ -186,6 +223,9 @@ fn run(a: RunArgs) -> Result<i32, Error> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| bin.package_dir.clone());
     let outcome = session.execute(&bin.executable, &a.args, &cwd, false)?;
     emit(&a.output, &session)?;
+    if !outcome.ran_annotated && outcome.status.signal().is_none() {
+        warn_nothing_checked(&bin.name);
+    }
     let crashed = outcome.status.signal().inspect(|&sig| {
         eprintln!(
             "racecheck: error: {} was killed by signal {sig} ({})",
@@ -210,39 +250,108 @@ const VALUE_OPTIONS: &[&str] = &[
     "--lockfile-path",
 ];
 
-/// Split `racecheck test` arguments into cargo's and the harness's.
-fn split_test_args(args: &[String]) -> (Vec<String>, Vec<String>, Option<PathBuf>) {
+/// Options of `cargo test` that take no value.
+const FLAG_OPTIONS: &[&str] = &[
+    "-q", "--quiet", "-v", "--verbose", "-vv", "--lib", "--bins", "--examples", "--tests", "--benches",
+    "--all-targets", "--no-run", "--no-fail-fast", "--workspace", "--all", "--all-features",
+    "--no-default-features", "-r", "--release", "--ignore-rust-version", "--frozen", "--locked",
+    "--offline", "--timings", "--future-incompat-report",
+];
+
+/// What `racecheck test`'s arguments ask for.
+#[derive(Debug, PartialEq, Eq)]
+struct TestPlan {
+    /// For `cargo test --no-run`.
+    cargo_args: Vec<String>,
+    /// For each test binary: name filters, then what followed `--`.
+    harness: Vec<String>,
+    manifest: Option<PathBuf>,
+    /// `--no-run`: build the tests, run nothing.
+    no_run: bool,
+    /// `--target-dir`.
+    target_dir: Option<PathBuf>,
+}
+
+/// The option of `options` closest to a mistyped `given`, if close enough.
+fn closest<'a>(given: &str, options: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, &cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    options.iter().copied().filter(|o| o.starts_with("--")).min_by_key(|o| distance(given, o)).filter(|o| distance(given, o) <= 2)
+}
+
+/// Split `racecheck test` arguments into cargo's and the harness's, and
+/// reject what cargo would reject or what cannot work under racecheck.
+fn split_test_args(args: &[String]) -> Result<TestPlan, Error> {
     let (before, after) = match args.iter().position(|a| a == "--") {
         Some(i) => (&args[..i], args[i + 1..].to_vec()),
         None => (args, vec![]),
     };
-    let mut cargo_args = vec![];
+    let mut plan = TestPlan { cargo_args: vec![], harness: vec![], manifest: None, no_run: false, target_dir: None };
     let mut filters = vec![];
-    let mut manifest = None;
     let mut i = 0;
     while i < before.len() {
         let a = &before[i];
-        if VALUE_OPTIONS.contains(&a.as_str()) && i + 1 < before.len() {
-            if a == "--manifest-path" {
-                manifest = Some(PathBuf::from(&before[i + 1]));
+        let (key, inline) = match a.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k, Some(v)),
+            _ => (a.as_str(), None),
+        };
+        if VALUE_OPTIONS.contains(&key) {
+            let value = match inline {
+                Some(v) => v.to_string(),
+                None => {
+                    i += 1;
+                    before.get(i).cloned().ok_or_else(|| Error::Usage(format!("`{key}` needs a value")))?
+                }
+            };
+            match key {
+                "--manifest-path" => plan.manifest = Some(PathBuf::from(&value)),
+                // racecheck builds in `<target dir>/racecheck`: of the
+                // user's target dir, when given.
+                "--target-dir" => {
+                    plan.target_dir = Some(PathBuf::from(value));
+                    i += 1;
+                    continue;
+                }
+                _ => {}
             }
-            cargo_args.extend([a.clone(), before[i + 1].clone()]);
-            i += 2;
-            continue;
-        }
-        if let Some(m) = a.strip_prefix("--manifest-path=") {
-            manifest = Some(PathBuf::from(m));
-        }
-        if a.starts_with('-') {
-            cargo_args.push(a.clone());
+            plan.cargo_args.extend([key.to_string(), value]);
+        } else if key == "--no-run" {
+            plan.no_run = true;
+        } else if key == "--doc" {
+            return Err(Error::Usage(
+                "doctests cannot be checked: rustdoc compiles them, not racecheck; run them with `cargo test --doc`".into(),
+            ));
+        } else if key == "--target" || key == "--message-format" {
+            return Err(Error::Usage(format!("`{key}` is set by racecheck itself (it builds for the host, with its own messages)")));
+        } else if FLAG_OPTIONS.contains(&key) || (key.starts_with("-Z") && key.len() > 2) {
+            plan.cargo_args.push(a.clone());
+        } else if a.starts_with('-') {
+            let hint = closest(key, &[VALUE_OPTIONS, FLAG_OPTIONS, &["--doc"]].concat())
+                .map(|o| format!(" (did you mean `{o}`?)"))
+                .unwrap_or_default();
+            return Err(Error::Usage(format!(
+                "unknown option `{a}` for `racecheck test`{hint}; arguments for the test harness go after `--`, as in `racecheck test -- --nocapture`"
+            )));
         } else {
             filters.push(a.clone());
         }
         i += 1;
     }
-    let mut harness = filters;
-    harness.extend(after);
-    (cargo_args, harness, manifest)
+    plan.harness = filters;
+    plan.harness.extend(after);
+    Ok(plan)
 }
 
 /// Take racecheck's own `--format`/`--output-file` out of pass-through args.
@@ -284,7 +393,11 @@ fn take_output_args(args: &mut Vec<String>, output: &mut OutputArgs) -> Result<(
 fn test(mut a: TestArgs) -> Result<i32, Error> {
     let races_code = race_exit_code()?;
     take_output_args(&mut a.args, &mut a.output)?;
-    let (mut cargo_args, harness, manifest) = split_test_args(&a.args);
+    let TestPlan { mut cargo_args, harness, manifest, no_run, target_dir } = split_test_args(&a.args)?;
+    if let Some(dir) = target_dir {
+        // Read by `cargo metadata`, which tells the session where to build.
+        std::env::set_var("CARGO_TARGET_DIR", dir);
+    }
     let mut session = cargo::Session::new(manifest.as_deref())?;
     session.quiet_stdout = a.output.format != formats::Format::Text && a.output.output_file.is_none();
     cargo_args.push("--no-run".into());
@@ -293,10 +406,19 @@ fn test(mut a: TestArgs) -> Result<i32, Error> {
     // them in a stable order instead.
     let mut tests: Vec<_> = artifacts.iter().filter(|x| x.is_test).collect();
     tests.sort_by(|x, y| (&x.name, &x.executable).cmp(&(&y.name, &y.executable)));
+    if no_run {
+        for t in &tests {
+            eprintln!("racecheck: built {} ({})", t.name, t.executable.display());
+        }
+        eprintln!("racecheck: built {} test binaries with race detection; not running them (--no-run)", tests.len());
+        return Ok(exit_codes::OK);
+    }
     let (mut races, mut racy, mut racy_tests, mut failed, mut crashed) = (0u64, vec![], vec![], vec![], vec![]);
+    let mut ran_annotated = false;
     for t in &tests {
         eprintln!("racecheck: running {} ({})", t.name, t.executable.display());
         let outcome = session.execute(&t.executable, &harness, &t.package_dir, true)?;
+        ran_annotated |= outcome.ran_annotated || outcome.status.signal().is_some();
         if let Some(sig) = outcome.status.signal() {
             eprintln!("racecheck: error: test binary {} was killed by signal {sig} ({})", t.name, cargo::signal_name(sig));
             crashed.push(t.name.clone());
@@ -310,11 +432,15 @@ fn test(mut a: TestArgs) -> Result<i32, Error> {
         }
     }
     emit(&a.output, &session)?;
+    if !ran_annotated && !tests.is_empty() {
+        warn_nothing_checked(&format!("{} test binaries", tests.len()));
+    }
     if races > 0 {
         eprintln!(
-            "racecheck: found {races} data race(s) in {} of {} test binaries: {}",
+            "racecheck: found {races} data race(s) in {} of {} test {}: {}",
             racy.len(),
             tests.len(),
+            if tests.len() == 1 { "binary" } else { "binaries" },
             racy.join(", ")
         );
         for t in &racy_tests {
@@ -329,7 +455,7 @@ fn test(mut a: TestArgs) -> Result<i32, Error> {
         eprintln!("racecheck: tests failed in: {}", failed.join(", "));
         return Ok(exit_codes::TESTS_FAILED);
     }
-    eprintln!("racecheck: no data races found in {} test binaries", tests.len());
+    eprintln!("racecheck: no data races found in {} test {}", tests.len(), if tests.len() == 1 { "binary" } else { "binaries" });
     Ok(exit_codes::OK)
 }
 
@@ -343,10 +469,40 @@ mod tests {
 
     #[test]
     fn test_args_split_filters_and_harness_args() {
-        let (cargo, harness, manifest) =
-            split_test_args(&s(&["--release", "-p", "demo", "racy", "--manifest-path", "x/Cargo.toml", "--", "--nocapture"]));
-        assert_eq!(cargo, s(&["--release", "-p", "demo", "--manifest-path", "x/Cargo.toml"]));
-        assert_eq!(harness, s(&["racy", "--nocapture"]));
-        assert_eq!(manifest, Some(PathBuf::from("x/Cargo.toml")));
+        let plan =
+            split_test_args(&s(&["--release", "-p", "demo", "racy", "--manifest-path", "x/Cargo.toml", "--", "--nocapture"]))
+                .unwrap();
+        assert_eq!(plan.cargo_args, s(&["--release", "-p", "demo", "--manifest-path", "x/Cargo.toml"]));
+        assert_eq!(plan.harness, s(&["racy", "--nocapture"]));
+        assert_eq!(plan.manifest, Some(PathBuf::from("x/Cargo.toml")));
+        assert!(!plan.no_run);
+        let plan = split_test_args(&s(&["--features=a", "--no-run", "--", "--", "x"])).unwrap();
+        assert_eq!((plan.cargo_args, plan.harness, plan.no_run), (s(&["--features", "a"]), s(&["--", "x"]), true));
+    }
+
+    #[test]
+    fn harness_arguments_after_the_first_double_dash_reach_the_harness() {
+        for harness in [&["--nocapture"][..], &["--show-output"], &["--test-threads=1"], &["--test-threads", "1"]] {
+            let mut args = s(&["test", "--"]);
+            args.extend(s(harness));
+            let os: Vec<OsString> = std::iter::once("racecheck".into()).chain(args.iter().map(OsString::from)).collect();
+            let raw = test_passthrough(&os).expect("passed through");
+            let plan = split_test_args(&raw).unwrap();
+            assert_eq!(plan.harness, s(harness));
+            assert!(plan.cargo_args.is_empty());
+        }
+        let help: Vec<OsString> = ["racecheck", "test", "--help"].map(OsString::from).to_vec();
+        assert_eq!(test_passthrough(&help), None, "clap answers --help");
+    }
+
+    #[test]
+    fn misspelt_and_unsupported_options_are_usage_errors() {
+        let err = split_test_args(&s(&["--relase"])).unwrap_err().to_string();
+        assert!(err.contains("unknown option `--relase`") && err.contains("did you mean `--release`?"), "{err}");
+        assert!(split_test_args(&s(&["--doc"])).unwrap_err().to_string().contains("cargo test --doc"));
+        assert!(split_test_args(&s(&["--target", "x"])).is_err());
+        assert!(split_test_args(&s(&["-p"])).unwrap_err().to_string().contains("`-p` needs a value"));
+        // Anything after `--` is the harness's business.
+        assert!(split_test_args(&s(&["--", "--relase"])).is_ok());
     }
 }

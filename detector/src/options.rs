@@ -98,6 +98,25 @@ impl Options {
         15 + self.history_size
     }
 
+    /// `text` with the relative paths of its file options (`suppressions`,
+    /// `log_path` unless `stdout`/`stderr`) made absolute against `base`, so
+    /// they mean the same in every process started elsewhere (the CLI runs
+    /// each test binary in its package's directory).
+    pub fn absolutised(text: &str, base: &std::path::Path) -> String {
+        text.split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .map(|item| match item.split_once('=') {
+                Some((key @ ("suppressions" | "log_path"), value))
+                    if !value.is_empty() && !value.starts_with('/') && !matches!(value, "stdout" | "stderr") =>
+                {
+                    format!("{key}={}", base.join(value).display())
+                }
+                _ => item.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn parse(text: &str) -> Result<Options, OptionsError> {
         let mut o = Options::default();
         for item in text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()) {
@@ -267,5 +286,15 @@ mod suppression_tests {
         assert!(e.to_string().contains("unknown kind `thread`"), "{e}");
         assert_eq!(Suppressions::parse("race:\n").unwrap_err().line, 1);
         assert_eq!(Suppressions::parse("\n\njust text").unwrap_err().line, 3);
+    }
+
+    #[test]
+    fn relative_file_options_are_made_absolute() {
+        let base = std::path::Path::new("/ws");
+        assert_eq!(
+            Options::absolutised("suppressions=supp.txt log_path=races,halt_on_error=1", base),
+            "suppressions=/ws/supp.txt log_path=/ws/races halt_on_error=1"
+        );
+        assert_eq!(Options::absolutised("log_path=stderr suppressions=/abs/s", base), "log_path=stderr suppressions=/abs/s");
     }
 }

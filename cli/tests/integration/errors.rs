@@ -125,3 +125,98 @@ fn a_crate_that_fails_to_compile_shows_the_compiler_errors() {
     assert!(err.contains("mismatched types") && err.contains("src/main.rs:3"), "{err}");
     assert!(err.contains("racecheck: error: failed to build"), "{err}");
 }
+
+#[test]
+fn misspelt_test_option_is_a_usage_error_naming_the_right_one() {
+    let mut c = racecheck();
+    c.args(["test", "--relase"]);
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown option `--relase`") && err.contains("did you mean `--release`?"), "{err}");
+    let mut c = racecheck();
+    c.args(["test", "--doc"]);
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cargo test --doc"));
+}
+
+/// A crate in a fresh directory with `racecheck` as a path dependency (or
+/// none), built in testdata's target dir where the runtime is built already.
+fn scratch_crate(with_dependency: bool, main_rs: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = crate::testdata().parent().unwrap().join("runtime-shim");
+    let dep = if with_dependency { format!("racecheck = {{ path = {:?} }}\n", runtime.display().to_string()) } else { String::new() };
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!("[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{dep}\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/main.rs"), main_rs).unwrap();
+    dir
+}
+
+#[test]
+fn a_crate_without_the_dependency_is_told_what_to_add() {
+    let dir = scratch_crate(false, "fn main() {}\n");
+    for cmd in ["test", "run"] {
+        let mut c = racecheck();
+        c.current_dir(dir.path()).arg(cmd);
+        let o = run(c);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("depends on the `racecheck` crate") && err.contains("[dev-dependencies]"), "{err}");
+        assert!(!err.contains("undefined symbol"), "{err}");
+    }
+}
+
+#[test]
+fn a_run_that_checked_nothing_says_so() {
+    let dir = scratch_crate(true, "fn main() {\n    std::thread::spawn(|| ()).join().unwrap();\n}\n");
+    let mut c = racecheck();
+    c.env("CARGO_TARGET_DIR", crate::testdata().join("target"));
+    c.args(["run", "--manifest-path"]).arg(dir.path().join("Cargo.toml"));
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("racecheck: warning: no #[race_check] code ran in scratch"), "{err}");
+    // Annotated code that ran: no such warning (the counter demo).
+    let mut c = racecheck();
+    c.args(["run", "-p", "counter-fixed"]);
+    let err = stderr(&run(c));
+    assert!(!err.contains("no #[race_check] code ran"), "{err}");
+}
+
+#[test]
+fn relative_option_paths_mean_the_directory_racecheck_started_in() {
+    // Test binaries run in their package's directory (testdata/testcrate);
+    // the files are named relative to testdata/, where racecheck starts.
+    let target = crate::testdata().join("target");
+    std::fs::write(target.join("supp-relative.txt"), "race:testcrate::Counter::bump\n").unwrap();
+    for e in std::fs::read_dir(&target).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("races-relative.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let mut c = racecheck();
+    c.args(["test", "-p", "testcrate"]).env("RACECHECK_OPTIONS", "suppressions=target/supp-relative.txt");
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("DATA RACE"), "{err}");
+    let mut c = racecheck();
+    c.args(["test", "-p", "testcrate", "--", "--nocapture"]).env("RACECHECK_OPTIONS", "log_path=target/races-relative");
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(66), "{}", stderr(&o));
+    let logs: Vec<_> = std::fs::read_dir(&target)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("races-relative."))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(logs.iter().any(|l| l.contains("WARNING: DATA RACE")), "no log under testdata/target: {logs:?}");
+    // `--nocapture` reached the harness: the racy test's message is not captured.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("---- tests::racy_bumps stdout ----"), "{out}");
+}
