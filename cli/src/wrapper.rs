@@ -34,7 +34,8 @@ const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
 /// `cargo.rs`), so a target dir built by an older wrapper rebuilds once.
 /// 3: `harness = false` benches and tests are linked as final artifacts.
 /// 4: nothing is stripped (`-Cstrip=none`).
-pub const RECORD_VERSION: u32 = 4;
+/// 5: the runtime is built without shrink-wrapping.
+pub const RECORD_VERSION: u32 = 5;
 
 /// What the wrapper needs to know about one rustc invocation.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -108,6 +109,10 @@ impl Invocation {
         let mut extra = vec!["-Cforce-frame-pointers=yes".to_string()];
         if RUNTIME_CRATES.contains(&name) {
             extra.extend(["-Copt-level=3", "-Ccodegen-units=1", "-Cdebug-assertions=off"].map(String::from));
+            // The frame hook reads its caller's return address through rbp
+            // (`sys::grandcaller_pc`), which needs the hook's own prologue to
+            // come first; shrink-wrapping may sink it below that read.
+            extra.push("-Cllvm-args=-enable-shrink-wrap=false".to_string());
             return (extra, false);
         }
         extra.extend(["-Cpasses=tsan", "-Cllvm-args=-tsan-instrument-func-entry-exit=false"].map(String::from));

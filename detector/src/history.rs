@@ -167,6 +167,25 @@ impl History {
         self.pos.store(p + 2, Release);
     }
 
+    /// Take back the entry of `frame` if it was the last thing pushed, so
+    /// that a frame left without doing anything leaves no trace: a thread
+    /// spinning on an annotated `try_pop` would otherwise fill its history
+    /// with empty frames and overwrite the access a report needs. Owner
+    /// only. The caller must know that the positions given back were never
+    /// published (no clock holds them), since later events reuse them; no
+    /// shadow cell holds them either, as they are not accesses.
+    #[inline]
+    pub fn retract_enter(&self, frame: Frame) -> bool {
+        let p = self.pos.load(Relaxed);
+        let mask = self.capacity() - 1;
+        let at = |p: Epoch| Event::decode(self.events[(p & mask) as usize].load(Relaxed));
+        if p < 3 || at(p - 2) != Event::Enter(frame.func) || at(p - 1) != Event::EnterPc(frame.caller_pc) {
+            return false;
+        }
+        self.pos.store(p - 2, Release);
+        true
+    }
+
     #[cold]
     fn snapshot(&self, p: Epoch, stack: &[Frame]) {
         let base = self.part_index(p) * SNAPSHOT_WORDS;
@@ -303,6 +322,26 @@ mod tests {
         }
         assert_eq!(o.h.replay(e), Err(Lost));
         assert!(o.h.replay(o.h.pos()).is_err(), "future events are not restorable");
+    }
+
+    #[test]
+    fn an_empty_frame_leaves_no_trace() {
+        let mut o = Owner::new(11);
+        o.enter(1);
+        let e = o.access(5);
+        // A spin: enter and leave an empty frame many times the capacity.
+        for _ in 0..10_000 {
+            o.enter(2);
+            let top = *o.stack.last().unwrap();
+            assert!(o.h.retract_enter(top));
+            o.stack.pop();
+        }
+        let r = o.h.replay(e).expect("the spin overwrote nothing");
+        assert_eq!((r.event, r.stack.len()), (Event::Write(5), 1));
+        // A frame with an event in it stays.
+        o.enter(3);
+        o.access(6);
+        assert!(!o.h.retract_enter(*o.stack.last().unwrap()));
     }
 
     #[test]

@@ -19,7 +19,18 @@ pub struct FnInfo {
 
 /// Keeps a frame on the thread's shadow stack; pops it when dropped, also
 /// during unwinding.
-pub struct FrameGuard(#[allow(dead_code)] bool);
+pub struct FrameGuard(#[allow(dead_code)] FrameKind);
+
+/// What a [`FrameGuard`] holds.
+#[derive(Copy, Clone, PartialEq, Eq)]
+#[allow(dead_code)]
+enum FrameKind {
+    /// Nothing was pushed (no runtime, or re-entered from it).
+    NotPushed,
+    Plain,
+    /// A `#[test]` function's own frame.
+    Test,
+}
 
 /// Enter an annotated function. Must be called directly from that function
 /// (the runtime reads the function's return address through frame pointers).
@@ -27,14 +38,31 @@ pub struct FrameGuard(#[allow(dead_code)] bool);
 #[cfg_attr(not(racecheck), inline(always))]
 pub fn enter(f: &'static FnInfo) -> FrameGuard {
     #[cfg(racecheck)]
-    return FrameGuard(crate::rt::enter(f, crate::rt::sys::grandcaller_pc()));
+    return FrameGuard(match crate::rt::enter(f, crate::rt::sys::grandcaller_pc()) {
+        true => FrameKind::Plain,
+        false => FrameKind::NotPushed,
+    });
     #[cfg(not(racecheck))]
     {
         #[cfg(feature = "__record")]
         record::push(record::Event::Enter(f.name));
         let _ = f;
-        FrameGuard(false)
+        FrameGuard(FrameKind::NotPushed)
     }
+}
+
+/// Enter an annotated `#[test]` function: as [`enter`], and when the test
+/// returns, a race found during it fails it.
+#[cfg_attr(racecheck, inline(never))]
+#[cfg_attr(not(racecheck), inline(always))]
+pub fn enter_test(f: &'static FnInfo) -> FrameGuard {
+    #[cfg(racecheck)]
+    return FrameGuard(match crate::rt::enter(f, crate::rt::sys::grandcaller_pc()) {
+        true => FrameKind::Test,
+        false => FrameKind::NotPushed,
+    });
+    #[cfg(not(racecheck))]
+    enter(f)
 }
 
 impl Drop for FrameGuard {
@@ -43,7 +71,7 @@ impl Drop for FrameGuard {
         #[cfg(all(feature = "__record", not(racecheck)))]
         record::push(record::Event::Exit);
         #[cfg(racecheck)]
-        if self.0 && crate::rt::exit() && !std::thread::panicking() {
+        if self.0 != FrameKind::NotPushed && crate::rt::exit(self.0 == FrameKind::Test) && !std::thread::panicking() {
             fail_test();
         }
     }

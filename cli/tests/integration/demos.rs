@@ -244,7 +244,7 @@ fn race_with_overwritten_history_is_still_reported() {
     c.args(["run", "-p", "lost-history"]).env("RACECHECK_OPTIONS", "history_size=7");
     let err = stderr(&run(c));
     assert!(!err.contains("failed to restore"), "{err}");
-    assert!(err.contains("lost-history/src/main.rs:22:18"), "{err}");
+    assert!(err.contains("lost-history/src/main.rs:26:18"), "{err}");
 }
 
 #[test]
@@ -500,7 +500,7 @@ fn workspace_runs_aggregate_every_test_binary() {
     assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
     let binaries = err.matches("racecheck: running ").count();
     assert!(binaries >= 10, "{err}");
-    let summary = format!("found 2 data race(s) in 2 of {binaries} test binaries: many_tests, testcrate");
+    let summary = format!("found 5 data race(s) in 3 of {binaries} test binaries: many_tests, spsc_ring, testcrate");
     assert!(err.contains(&summary), "{err}");
     assert!(err.contains("race detected during test testcrate: tests::racy_bumps"), "{err}");
     assert!(err.contains("race detected during test many_tests: generated::t1234"), "{err}");
@@ -668,4 +668,59 @@ fn a_bench_with_its_own_main_is_linked_with_the_runtime() {
     assert!(out.contains("handmade bench: 4000"), "{out}");
     assert!(!err.contains("racecheck: warning"), "the std wrappers must run:\n{err}");
     assert!(!err.contains("DATA RACE"), "{err}");
+}
+
+/// The test binaries `racecheck test ARGS --no-run` built, by target name.
+fn built_tests(args: &[&str]) -> Vec<(String, PathBuf)> {
+    let mut all = vec!["test"];
+    all.extend_from_slice(args);
+    all.push("--no-run");
+    let (code, _, err) = cli(&all);
+    assert_eq!(code, Some(0), "{err}");
+    let built: Vec<_> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("racecheck: built "))
+        .filter_map(|l| l.strip_suffix(')'))
+        .filter_map(|l| l.split_once(" ("))
+        .map(|(name, path)| (name.to_string(), PathBuf::from(path)))
+        .collect();
+    assert!(!built.is_empty(), "--no-run names what it built\n{err}");
+    assert!(err.contains("not running them (--no-run)"), "{err}");
+    built
+}
+
+/// The flagship case: a hand-written SPSC ring whose publication is
+/// Relaxed. Each racy test fails in libtest's own output, with the
+/// producer's stack restored although both threads kept spinning (10,000
+/// and 1,000,000 items); the race found in a consumer thread the test
+/// depends on leaves that thread running (no hang); the fixed twins pass.
+/// Harness arguments go after `--`, as users type them.
+#[test]
+fn spsc_ring_races_fail_their_tests_with_both_stacks() {
+    let (code, out, err) = cli(&["test", "-p", "spsc-ring", "--", "--test-threads=1"]);
+    assert_eq!(code, Some(RACES_FOUND), "{out}\n{err}");
+    for t in ["racy_10k", "racy_1m", "racy_consumer_in_worker"] {
+        assert!(out.contains(&format!("test tests::{t} ... FAILED")), "{out}");
+        assert!(err.contains(&format!("race detected during test spsc_ring: tests::{t}")), "{err}");
+    }
+    for t in ["fixed_10k", "fixed_1m", "fixed_consumer_in_worker"] {
+        assert!(out.contains(&format!("test tests::{t} ... ok")), "{out}");
+    }
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 3, "{err}");
+    assert!(!err.contains("failed to restore the stack"), "{err}");
+    assert_snapshot("spsc-ring", &normalise(&err));
+
+    let built = built_tests(&["-p", "spsc-ring"]);
+    let exe = &built.iter().find(|(name, _)| name == "spsc_ring").expect("the lib's tests").1;
+    for i in 0..SILENT_RUNS {
+        let o = Command::new(exe).args(["--exact", "tests::racy_10k"]).env("__RACECHECK_TEST", "1").output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(RACES_FOUND), "run {i}: {err}");
+        assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "run {i}: {err}");
+        assert!(err.contains("Previous write at ") && err.contains("spsc_ring::Ring::try_push()"), "run {i}: {err}");
+        assert!(!err.contains("failed to restore the stack"), "run {i}: {err}");
+        let o = Command::new(exe).args(["fixed_10k", "fixed_consumer_in_worker"]).output().unwrap();
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert!(o.status.success() && !err.contains("DATA RACE") && out.contains("2 passed"), "run {i}: {out}\n{err}");
+    }
 }

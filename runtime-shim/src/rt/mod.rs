@@ -289,6 +289,9 @@ fn init_inner() -> bool {
 /// uninstrumented runtime crate).
 #[inline(always)]
 pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
+    if !report::RAN_ANNOTATED.load(Relaxed) {
+        report::RAN_ANNOTATED.store(true, Relaxed);
+    }
     with_state(|st| {
         let frame = Frame { func: f as *const FnInfo as u64, caller_pc: caller_pc as u64 };
         st.history.push_enter(frame, &st.stack);
@@ -297,18 +300,34 @@ pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
     .is_some()
 }
 
-/// Leave an annotated frame. Returns true when the thread left its outermost
-/// annotated frame while a race found during its test has not yet failed
-/// the test: the caller then fails it.
+/// Leave an annotated frame. Returns true when the caller should fail the
+/// running test by unwinding: a race found during it has not yet failed it
+/// (only a test's own thread ever has such races pending), and either
+/// `test_fn` (the frame is the `#[test]` function's own, so the test is
+/// over), or the thread left its outermost annotated frame while no thread
+/// it started still runs: such a thread may depend on this one (a consumer
+/// unwound in the middle of a queue leaves its producer spinning forever).
 #[inline(never)]
-pub fn exit() -> bool {
+pub fn exit(test_fn: bool) -> bool {
     with_state(|st| {
-        st.history.push(Event::Exit, &st.stack);
-        st.stack.pop();
-        // A plain load first: the swap is a locked instruction, and leaving
+        let top = st.stack.pop();
+        // An empty frame (nothing recorded since its entry, nothing
+        // published: the thread's clock does not reach the entry) is taken
+        // back instead of recorded as left: spin loops keep no history.
+        let published = st.clocks.clock.get(st.slot);
+        let retracted = top.is_some_and(|f| published + 2 < st.history.pos() && st.history.retract_enter(f));
+        if !retracted {
+            if let Some(f) = top {
+                st.stack.push(f);
+            }
+            st.history.push(Event::Exit, &st.stack);
+            st.stack.pop();
+        }
+        // Plain loads first: the swap is a locked instruction, and leaving
         // the outermost frame is common (every call from unannotated code).
-        st.stack.is_empty()
+        (test_fn || st.stack.is_empty())
             && st.info.pending_test_races.load(Relaxed) > 0
+            && (test_fn || st.info.live_descendants.load(Acquire) == 0)
             && st.info.pending_test_races.swap(0, Relaxed) > 0
     })
     .unwrap_or(false)
@@ -318,6 +337,9 @@ pub fn exit() -> bool {
 /// ([`seen_in_this_epoch`]) said it may be new.
 #[inline(never)]
 pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
+    if !report::RAN_ANNOTATED.load(Relaxed) {
+        report::RAN_ANNOTATED.store(true, Relaxed);
+    }
     if size == 0 {
         return;
     }
@@ -587,8 +609,14 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
             }
             (AtomicOp::Store(ord @ (StoreOrd::Relaxed | StoreOrd::Release)), Some(s)) => {
                 // The common store: write the new clock straight in. It is
-                // part of the thread's own clock, so covered by it.
-                st.refresh();
+                // part of the thread's own clock, so covered by it. Only a
+                // release publishes the present: a relaxed store publishes
+                // the clock of the last release fence, so it leaves the
+                // thread's epoch as it is (and an annotated frame around
+                // it can still be taken back, see `exit`).
+                if ord == StoreOrd::Release {
+                    st.refresh();
+                }
                 let (clock, e) = st.clocks.stored_clock(ord);
                 s.assign(clock);
                 st.syncs.covered(addr, s.state_after());
@@ -600,7 +628,9 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
                 st.after(e);
             }
             (AtomicOp::Rmw(ord), Some(s)) | (AtomicOp::Cas(ord, _), Some(s)) if ok => {
-                st.refresh();
+                if ord.releases() {
+                    st.refresh();
+                }
                 let e = with_sc(ord == RmwOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_rmw(c, ord, sc)));
                 st.after(e);
             }

@@ -46,8 +46,10 @@ fn test_thread(t: &'static ThreadInfo) -> Option<&'static ThreadInfo> {
     (last.id == 0).then_some(last)
 }
 
-/// Serialises reports and holds the stack pairs already reported.
-static REPORTED: Mutex<Option<HashSet<(String, String)>>> = Mutex::new(None);
+/// Serialises reports and holds the stack pairs already reported, and the
+/// current stacks among them (a race whose earlier stack is lost is not
+/// reported again at a place already reported: it would say nothing new).
+static REPORTED: Mutex<Option<(HashSet<(String, String)>, HashSet<String>)>> = Mutex::new(None);
 
 /// Hold this module's locks across `fork` (see `rt::fork`), in the order
 /// a report takes them.
@@ -149,9 +151,14 @@ fn stack_key(stack: &Stack) -> String {
 #[cold]
 #[inline(never)]
 pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event, prev: Cell) {
-    let current_stack = Stack::Frames(current_frames(st, event));
+    // The other thread may still be running and appending to its history:
+    // restore its access first, before anything slow (symbolising the
+    // current stack reads DWARF on first use), so its events are not
+    // overwritten meanwhile. Only raw words are copied here.
     let prev_info = occupant(prev.slot(), prev.epoch());
-    let prev_stack = match history(prev.slot()).map(|h| h.replay(prev.epoch())) {
+    let prev_restored = history(prev.slot()).map(|h| h.replay(prev.epoch()));
+    let current_stack = Stack::Frames(current_frames(st, event));
+    let prev_stack = match prev_restored {
         Some(Ok(r)) => Stack::Frames(frames_for(r.event, &r.stack)),
         _ => Stack::Lost,
     };
@@ -218,13 +225,21 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
             return;
         }
     }
-    let mut a = stack_key(&report.current.stack);
+    let current_key = stack_key(&report.current.stack);
+    let mut a = current_key.clone();
     let mut b = stack_key(&report.previous.stack);
     if a > b {
         std::mem::swap(&mut a, &mut b);
     }
     let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
-    if !reported.get_or_insert_with(HashSet::new).insert((a, b)) && rt.options.suppress_equal_stacks {
+    let (pairs, currents) = reported.get_or_insert_with(Default::default);
+    let seen = if report.previous.stack == Stack::Lost {
+        currents.contains(&current_key)
+    } else {
+        currents.insert(current_key);
+        !pairs.insert((a, b))
+    };
+    if seen && rt.options.suppress_equal_stacks {
         return;
     }
     let shown = match rt.options.report_format {
@@ -238,13 +253,9 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
     let n = RACES.fetch_add(1, AcqRel) + 1;
     if rt.test_harness {
         if let Some(test) = test_thread(st.info) {
+            // Only the test's own thread is ever failed (see `rt::exit`):
+            // a thread it started may be one the test depends on.
             test.pending_test_races.fetch_add(1, AcqRel);
-            // The racing thread fails too, when it leaves its outermost
-            // annotated frame: a test that only calls annotated code in the
-            // threads it spawns sees the failure through `join` or `scope`.
-            if test.id != st.info.id {
-                st.info.pending_test_races.fetch_add(1, AcqRel);
-            }
             if test.id == st.info.id {
                 super::thread::capture_name_once(st);
             }
@@ -264,13 +275,21 @@ pub fn race(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, ev
     }
 }
 
+/// Set once annotated code has run in this process (a frame entered or an
+/// access checked), so the CLI can say when nothing was checked at all.
+pub static RAN_ANNOTATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The line that tells the CLI annotated code ran (test names never start
+/// with `!`).
+const RAN_ANNOTATED_LINE: &str = "!annotated";
+
 /// At process exit: the summary, and the exit status that says races were found.
 pub extern "C" fn at_exit() {
     let n = RACES.load(Acquire);
+    leave_count(n);
     if n > 0 {
         let rt = runtime();
         sys::write_fd(rt.out_fd, model::render_summary(n).as_bytes());
-        leave_count(n);
         // SAFETY: terminating the process is always sound; stdout was flushed
         // by std before exit handlers run.
         unsafe { libc::_exit(rt.options.exitcode) };
@@ -282,6 +301,10 @@ pub extern "C" fn at_exit() {
 fn leave_count(n: u64) {
     if let Some(dir) = &runtime().report_dir {
         let mut text = format!("{n}\n");
+        if RAN_ANNOTATED.load(Relaxed) {
+            text.push_str(RAN_ANNOTATED_LINE);
+            text.push('\n');
+        }
         for t in RACY_TESTS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             text.push_str(t);
             text.push('\n');

@@ -32,6 +32,8 @@ pub struct ThreadInfo {
     pub parent: Option<&'static ThreadInfo>,
     /// Races found during the test this thread runs, not yet failed it.
     pub pending_test_races: AtomicU64,
+    /// Threads this one started, directly or not, that have not finished.
+    pub live_descendants: AtomicU64,
     /// The thread's stack, `[lo, hi)`, once it runs (0, 0 before).
     pub stack: Mutex<(usize, usize)>,
     /// The thread's thread pointer once it runs (0 before): its
@@ -83,6 +85,7 @@ fn new_info(id: Option<u64>, created_at: Vec<usize>, parent: Option<&'static Thr
         end: Mutex::new(None),
         parent,
         pending_test_races: AtomicU64::new(0),
+        live_descendants: AtomicU64::new(0),
         stack: Mutex::new((0, 0)),
         thread_pointer: std::sync::atomic::AtomicUsize::new(0),
     }))
@@ -149,11 +152,19 @@ pub fn register_unknown_thread() -> *mut ThreadState {
     start_thread(&VClock::new(), info)
 }
 
+/// The threads that started `info`, nearest first.
+fn ancestors(info: &'static ThreadInfo) -> impl Iterator<Item = &'static ThreadInfo> {
+    std::iter::successors(info.parent, |t| t.parent)
+}
+
 /// The calling thread's start routine returned: publish its end.
 fn finish_thread(st: &mut ThreadState) {
     let end = snapshot_release(st);
     *st.info.end.lock().unwrap_or_else(|e| e.into_inner()) = Some(end);
     st.info.running.store(false, Release);
+    for ancestor in ancestors(st.info) {
+        ancestor.live_descendants.fetch_sub(1, AcqRel);
+    }
     let last = st.history.pos() - 1;
     registry().slots[st.slot.index()].free_after = Some(last);
     st.dead = true;
@@ -263,11 +274,18 @@ pub unsafe extern "C" fn __wrap_pthread_create(
     // Read before the thread exists: once it runs, it owns and frees `spawn`.
     // SAFETY: `spawn` is ours until `__real_pthread_create` succeeds.
     let info = unsafe { (*spawn).info };
+    // Counted before the thread exists, so its end can never come first.
+    for ancestor in ancestors(info) {
+        ancestor.live_descendants.fetch_add(1, AcqRel);
+    }
     // SAFETY: forwarding the caller's arguments; `trampoline` takes ownership
     // of `spawn` in the new thread.
     let rc = unsafe { __real_pthread_create(thread, attr, trampoline, spawn.cast()) };
     while_busy(|| {
         if rc != 0 {
+            for ancestor in ancestors(info) {
+                ancestor.live_descendants.fetch_sub(1, AcqRel);
+            }
             // SAFETY: the thread was not created, so `spawn` is still ours.
             drop(unsafe { Box::from_raw(spawn) });
         } else {

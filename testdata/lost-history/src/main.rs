@@ -1,7 +1,9 @@
 //! A race whose earlier access is far back in its thread's history: thread A
-//! writes, then makes many calls; only then does thread B write. With a
-//! small `history_size` A's part of the history is overwritten, and the race
-//! must still be reported, with `[failed to restore the stack]`.
+//! writes, then makes many calls, each writing a word of its own buffer not
+//! written before (a call that records nothing leaves no history); only
+//! then does thread B write. With a small `history_size` A's part of the
+//! history is overwritten, and the race must still be reported, with
+//! `[failed to restore the stack]`.
 //! `lost-history N joined` is the fixed twin: A is joined before B starts.
 use racecheck::race_check;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -11,8 +13,10 @@ static mut SLOT: u64 = 0;
 static WRITTEN: AtomicBool = AtomicBool::new(false);
 
 #[race_check]
-fn busy(i: u64) -> u64 {
-    i.wrapping_mul(31)
+fn busy(buf: &mut [u64], i: u64) -> u64 {
+    let n = buf.len();
+    buf[i as usize % n] = i.wrapping_mul(31);
+    buf[i as usize % n]
 }
 
 #[race_check]
@@ -21,8 +25,9 @@ fn main() {
     let a = thread::spawn(move || {
         unsafe { SLOT = 1 };
         let mut x = 0;
+        let mut buf = vec![0u64; calls as usize];
         for i in 0..calls {
-            x ^= busy(i);
+            x ^= busy(&mut buf, i);
         }
         // Relaxed: decides the order, orders no memory.
         WRITTEN.store(true, Relaxed);

@@ -2,6 +2,8 @@
 //! that works on memory through annotated code. 1,999 order it by `join`
 //! and are silent; `t1234` races, so exactly it fails, with
 //! `race detected during execution of test`, and every other test passes.
+//! The race is found in a thread the test started, which racecheck never
+//! unwinds; the tests are annotated, so the racy one fails when it returns.
 use racecheck::race_check;
 use std::thread;
 use std::time::Duration;
