@@ -43,6 +43,8 @@ pub struct Toolchain {
     pub host: String,
     pub release: String,
     pub sysroot: PathBuf,
+    /// Names this toolchain in the runtime cache: release, commit, host.
+    pub key: String,
 }
 
 pub fn toolchain() -> Result<Toolchain, Error> {
@@ -51,7 +53,9 @@ pub fn toolchain() -> Result<Toolchain, Error> {
     let host = field("host:").ok_or_else(|| Error::Toolchain("rustc -vV printed no host".into()))?;
     let release = field("release:").unwrap_or_default();
     let sysroot = PathBuf::from(output(Command::new(rustc()).args(["--print", "sysroot"]), "rustc --print sysroot")?.trim());
-    Ok(Toolchain { host, release, sysroot })
+    let commit = field("commit-hash:").unwrap_or_default();
+    let key = format!("{release}-{}-{host}", &commit[..commit.len().min(12)]);
+    Ok(Toolchain { host, release, sysroot, key })
 }
 
 /// What `cargo metadata` says about the workspace.
@@ -123,11 +127,14 @@ impl Session {
         }
         let target_dir = ws.target_dir.join("racecheck");
         std::fs::create_dir_all(&target_dir).map_err(|source| Error::Write { path: target_dir.clone(), source })?;
-        let wraps_rs = target_dir.join("wraps.rs");
+        let cache = crate::runtime::cache_root().join(&tc.key);
+        std::fs::create_dir_all(&cache).map_err(|source| Error::Write { path: cache.clone(), source })?;
+        let wraps_rs = cache.join("wraps.rs");
         let source = wraps.runtime_source();
         if std::fs::read_to_string(&wraps_rs).ok().as_deref() != Some(source.as_str()) {
             std::fs::write(&wraps_rs, source).map_err(|source| Error::Write { path: wraps_rs.clone(), source })?;
         }
+        let runtime = crate::runtime::ensure(&tc, &wraps_rs)?;
         let report_dir = target_dir.join(format!("reports-{}", std::process::id()));
         std::fs::create_dir_all(&report_dir).map_err(|source| Error::Write { path: report_dir.clone(), source })?;
 
@@ -148,7 +155,10 @@ impl Session {
             (wrapper::ENV_WRAPPER.to_string(), "1".into()),
             (wrapper::ENV_INNER.to_string(), std::env::var_os("RUSTC_WRAPPER").unwrap_or_default()),
             (wrapper::ENV_LINK_ARGS.to_string(), wraps.link_args().join("\x1f").into()),
-            ("RACECHECK_WRAPS_RS".to_string(), wraps_rs.into_os_string()),
+            (
+                wrapper::ENV_RUNTIME.to_string(),
+                runtime.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join("\x1f").into(),
+            ),
             ("CARGO_ENCODED_RUSTFLAGS".to_string(), rustflags.join("\x1f").into()),
         ];
         let json_path = target_dir.join(format!("races-{}.jsonl", std::process::id()));

@@ -27,6 +27,8 @@ pub enum Error {
     Usage(String),
     #[error("failed to query the Rust toolchain: {0}")]
     Toolchain(String),
+    #[error("failed to build racecheck's runtime from {} ({detail}; its errors are above)", source_dir.display())]
+    Runtime { source_dir: PathBuf, detail: String },
     #[error("failed to write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 }
@@ -43,6 +45,7 @@ impl Error {
             Error::Build { .. } => exit_codes::BUILD_FAILED,
             Error::Spawn { .. } => exit_codes::SETUP_FAILED,
             Error::Toolchain(_) => exit_codes::SETUP_FAILED,
+            Error::Runtime { .. } => exit_codes::SETUP_FAILED,
             Error::Write { .. } => exit_codes::SETUP_FAILED,
         }
     }

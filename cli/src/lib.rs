@@ -14,13 +14,31 @@ pub mod cargo;
 pub mod errors;
 pub mod exit_codes;
 pub mod formats;
+pub mod runtime;
 pub mod wrapper;
 pub mod wrapsyms;
 
 use errors::Error;
 
+/// Shown after `--help`: what the crate needs, the options, the exit codes.
+const AFTER_HELP: &str = "\
+Your crate depends on `racecheck` ([dependencies] or [dev-dependencies]) and puts #[race_check]
+on the functions, impls or modules whose memory accesses should be checked.
+
+Environment:
+  RACECHECK_OPTIONS   e.g. \"halt_on_error=1 history_size=3\": halt_on_error, history_size (0-7),
+                      exitcode, log_path, strip_path_prefix, suppressions (a file of race:<pattern>),
+                      report_format (text|json), suppress_equal_stacks, shadow_prefault,
+                      shadow_huge_pages. Relative paths mean the directory racecheck starts in.
+  RACECHECK_FORMAT    as --format
+  RACECHECK_CACHE_DIR where the runtime built once per toolchain is kept (~/.cache/racecheck)
+
+Exit status:
+  0 no race, tests passed   1 tests failed (run: the program's own status)   2 usage error
+  3 build failed   4 killed by a signal   5 racecheck could not set itself up   66 races found";
+
 #[derive(Parser, Debug)]
-#[command(name = "racecheck", version, about = "Find data races in Rust programs, on stable Rust")]
+#[command(name = "racecheck", version, about = "Find data races in Rust programs, on stable Rust", after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,

@@ -3,18 +3,45 @@
 //!
 //! Without `--cfg racecheck` every hook is an empty inline function, so code
 //! expanded by mistake outside the CLI still compiles and costs nothing.
+//! Under the CLI, each hook runs an inline check and, when that cannot
+//! decide, calls the runtime (crate `racecheck-rt`, which the CLI builds once
+//! per toolchain and links into the program) through the `extern` symbols
+//! declared here and defined there, both checked against `crate::abi`.
 
-/// Where an access happened: emitted by the macro as a `static` per site.
-pub struct Site {
-    pub func: &'static str,
-    pub file: &'static str,
-    pub line: u32,
-    pub col: u32,
-}
+pub use crate::abi::{FnInfo, Site};
 
-/// An annotated function or closure: emitted as a `static` per body.
-pub struct FnInfo {
-    pub name: &'static str,
+#[cfg(racecheck)]
+mod runtime {
+    use crate::abi::{self, FnInfo, KeySlot, Site, Span};
+
+    extern "Rust" {
+        pub fn __racecheck_enter(f: &'static FnInfo, caller_pc: usize, key: KeySlot) -> bool;
+        pub fn __racecheck_exit(test_fn: bool) -> bool;
+        pub fn __racecheck_access(addr: usize, size: usize, write: bool, site: &'static Site, key: KeySlot);
+    }
+
+    extern "C" {
+        /// The program's read-only span, published by the runtime at start-up.
+        pub static __racecheck_ro_span: Span;
+    }
+
+    // The declarations agree with the signatures the runtime is checked
+    // against.
+    const _: abi::EnterFn = |f, pc, key| unsafe { __racecheck_enter(f, pc, key) };
+    const _: abi::ExitFn = |t| unsafe { __racecheck_exit(t) };
+    const _: abi::AccessFn = |a, s, w, site, key| unsafe { __racecheck_access(a, s, w, site, key) };
+
+    std::thread_local! {
+        /// This thread's key for the inline check (`abi::KeySlot`): the
+        /// runtime learns its address from the calls below and keeps it
+        /// current; until then nothing matches.
+        pub static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(abi::NO_KEY) };
+    }
+
+    #[inline(always)]
+    pub fn key_slot() -> KeySlot {
+        KEY.with(|k| k as KeySlot)
+    }
 }
 
 /// Keeps a frame on the thread's shadow stack; pops it when dropped, also
@@ -38,7 +65,8 @@ enum FrameKind {
 #[cfg_attr(not(racecheck), inline(always))]
 pub fn enter(f: &'static FnInfo) -> FrameGuard {
     #[cfg(racecheck)]
-    return FrameGuard(match crate::rt::enter(f, crate::rt::sys::grandcaller_pc()) {
+    // SAFETY: a call into the runtime with its declared signature.
+    return FrameGuard(match unsafe { runtime::__racecheck_enter(f, crate::abi::grandcaller_pc(), runtime::key_slot()) } {
         true => FrameKind::Plain,
         false => FrameKind::NotPushed,
     });
@@ -57,7 +85,8 @@ pub fn enter(f: &'static FnInfo) -> FrameGuard {
 #[cfg_attr(not(racecheck), inline(always))]
 pub fn enter_test(f: &'static FnInfo) -> FrameGuard {
     #[cfg(racecheck)]
-    return FrameGuard(match crate::rt::enter(f, crate::rt::sys::grandcaller_pc()) {
+    // SAFETY: a call into the runtime with its declared signature.
+    return FrameGuard(match unsafe { runtime::__racecheck_enter(f, crate::abi::grandcaller_pc(), runtime::key_slot()) } {
         true => FrameKind::Test,
         false => FrameKind::NotPushed,
     });
@@ -71,7 +100,11 @@ impl Drop for FrameGuard {
         #[cfg(all(feature = "__record", not(racecheck)))]
         record::push(record::Event::Exit);
         #[cfg(racecheck)]
-        if self.0 != FrameKind::NotPushed && crate::rt::exit(self.0 == FrameKind::Test) && !std::thread::panicking() {
+        // SAFETY: a call into the runtime with its declared signature.
+        if self.0 != FrameKind::NotPushed
+            && unsafe { runtime::__racecheck_exit(self.0 == FrameKind::Test) }
+            && !std::thread::panicking()
+        {
             fail_test();
         }
     }
@@ -88,11 +121,35 @@ fn fail_test() {
     std::panic::resume_unwind(Box::new("race detected during execution of test"));
 }
 
+/// The hot path, inlined into annotated code: has this thread already made
+/// this very access (same bytes, at least as strong) since its last release?
+/// Then nothing can change and no other thread can learn anything new from
+/// it (TSan's `ContainsSameAccess`). One TLS read, one table lookup, two
+/// loads, and no atomic instruction: the TSan pass would instrument it.
+#[cfg(racecheck)]
+#[inline(always)]
+fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
+    use racecheck_detector::shadow as rules;
+    if (addr & 7) + size > 8 || size == 0 {
+        return false;
+    }
+    // One load from the thread's TLS block, independent of the shadow's.
+    let key = runtime::KEY.with(|k| k.get());
+    if key == crate::abi::NO_KEY {
+        // No live state known to the runtime, maybe no shadow table at all.
+        return false;
+    }
+    let Some((a, b)) = crate::abi::peek(addr) else { return false };
+    let (offset, size) = ((addr & 7) as u64, size as u64);
+    rules::seen_in_epoch(a, key, offset, size, write) || rules::seen_in_epoch(b, key, offset, size, write)
+}
+
 #[inline(always)]
 fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
     #[cfg(racecheck)]
-    if !crate::rt::seen_in_this_epoch(addr, size, write) {
-        crate::rt::access(addr, size, write, site);
+    if !seen_in_this_epoch(addr, size, write) {
+        // SAFETY: a call into the runtime with its declared signature.
+        unsafe { runtime::__racecheck_access(addr, size, write, site, runtime::key_slot()) };
     }
     #[cfg(all(feature = "__record", not(racecheck)))]
     record::push(record::Event::Access { addr, size, write, site });
@@ -113,7 +170,9 @@ pub fn read_val<T: ?Sized>(r: &T, site: &'static Site) {
     // skipped before the shadow is looked at (a `static` with interior
     // mutability or a `static mut` lives in writable data and is checked).
     #[cfg(racecheck)]
-    if crate::rt::symbolize::in_read_only_span(addr, size) {
+    // SAFETY: a static of the runtime, never moved, written only through
+    // its atomics.
+    if unsafe { runtime::__racecheck_ro_span.holds(addr, size) } {
         return;
     }
     access(addr, size, false, site);

@@ -19,7 +19,10 @@
 //! ```
 //!
 //! Without the CLI, `#[race_check]` returns its item unchanged and this crate
-//! adds nothing to the program.
+//! adds nothing to the program. Under the CLI, this crate holds only the
+//! hooks the attribute calls and their inline checks; the runtime behind them
+//! (crate `racecheck-rt`) is built by the CLI once per toolchain and linked
+//! into the program.
 //!
 //! # Limitations
 //!
@@ -33,5 +36,4 @@ pub use racecheck_macros::race_check;
 #[doc(hidden)]
 pub mod __rt;
 
-#[cfg(racecheck)]
-mod rt;
+mod abi;

@@ -56,14 +56,18 @@ fn malformed_suppressions_file_names_the_line() {
 }
 
 /// The start-up self-test names a std wrapper that is installed but never
-/// runs. Built by hand (the compiler wrapper with a wrap list that claims
-/// `once_call` without linking it), in a target dir of its own.
+/// runs. Built by hand: a runtime whose wrap list claims `once_call`
+/// without the linker wrapping it (in a cache dir of its own), and the
+/// compiler wrapper linking it into the demo, in a target dir of its own.
 #[test]
 fn self_test_warns_about_a_wrapper_that_does_not_run() {
     let dir = crate::testdata().join("target/selftest-probe");
     std::fs::create_dir_all(&dir).unwrap();
     let wraps = dir.join("fake_wraps.rs");
     std::fs::write(&wraps, "installed!(once_call);\n").unwrap();
+    let tc = racecheck_cli::cargo::toolchain().unwrap();
+    let runtime = racecheck_cli::runtime::build_in(&dir.join("runtime"), &tc, &wraps).unwrap();
+    let runtime: Vec<String> = runtime.iter().map(|r| r.display().to_string()).collect();
     let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     build
         .current_dir(crate::testdata())
@@ -72,7 +76,7 @@ fn self_test_warns_about_a_wrapper_that_does_not_run() {
         .env("RUSTC_WRAPPER", env!("CARGO_BIN_EXE_racecheck"))
         .env("__RACECHECK_WRAPPER", "1")
         .env("__RACECHECK_LINK_ARGS", "-Wl,--wrap=pthread_create\x1f-Wl,--wrap=pthread_join")
-        .env("RACECHECK_WRAPS_RS", &wraps)
+        .env("__RACECHECK_RUNTIME", runtime.join("\x1f"))
         .env("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1fracecheck")
         .env_remove("RUSTFLAGS");
     let o = crate::run(build);
@@ -219,4 +223,66 @@ fn relative_option_paths_mean_the_directory_racecheck_started_in() {
     // `--nocapture` reached the harness: the racy test's message is not captured.
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.contains("---- tests::racy_bumps stdout ----"), "{out}");
+}
+
+#[test]
+fn help_names_the_dependency_the_options_and_the_exit_codes() {
+    let mut c = racecheck();
+    c.arg("--help");
+    let o = run(c);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0));
+    for needle in ["depends on `racecheck`", "RACECHECK_OPTIONS", "halt_on_error", "66 races found", "2 usage error"] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-racecheck")).args(["racecheck", "--help"]).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Usage: cargo racecheck"), "{out}");
+}
+
+/// racecheck only in [dev-dependencies], a crate with a binary, a library
+/// and an integration test: cargo builds the binary without racecheck, yet
+/// its code is instrumented; it links (the CLI links the runtime into every
+/// final artifact) and the integration test's race fails it. The whole
+/// project, target dir included, then moves: it still builds and links.
+#[test]
+fn dev_dependency_crate_with_a_binary_links_and_survives_a_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let runtime = crate::testdata().parent().unwrap().join("runtime-shim");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::create_dir_all(root.join("tests")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"devdep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dev-dependencies]\nracecheck = {{ path = {:?} }}\n\n[workspace]\n",
+            runtime.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "use std::sync::atomic::{AtomicU64, Ordering};\npub static HITS: AtomicU64 = AtomicU64::new(0);\npub fn hit() -> u64 {\n    HITS.fetch_add(1, Ordering::SeqCst)\n}\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/main.rs"), "fn main() {\n    println!(\"{}\", devdep::hit());\n}\n").unwrap();
+    std::fs::write(
+        root.join("tests/it.rs"),
+        "use racecheck::race_check;\nuse std::cell::UnsafeCell;\n\nstruct C(UnsafeCell<u64>);\nunsafe impl Sync for C {}\n\n\
+         #[race_check]\nfn bump(c: &C) {\n    unsafe { *c.0.get() += 1 }\n}\n\n\
+         #[race_check]\n#[test]\nfn racy() {\n    let c = C(UnsafeCell::new(0));\n    std::thread::scope(|s| {\n        s.spawn(|| bump(&c));\n        s.spawn(|| bump(&c));\n    });\n    devdep::hit();\n}\n",
+    )
+    .unwrap();
+    for (i, at) in [root.clone(), dir.path().join("b")].into_iter().enumerate() {
+        if i == 1 {
+            std::fs::rename(&root, &at).unwrap();
+        }
+        let mut c = racecheck();
+        c.current_dir(&at).arg("test");
+        let o = run(c);
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(66), "{}: {out}\n{err}", at.display());
+        assert!(out.contains("test racy ... FAILED"), "{out}");
+        assert!(err.contains("race detected during test it: racy") && !err.contains("undefined symbol"), "{err}");
+    }
 }

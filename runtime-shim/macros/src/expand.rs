@@ -70,17 +70,23 @@ pub fn expand(args: TokenStream, item: TokenStream, config: &Config) -> TokenStr
         Ok(i) => i,
         Err(e) => return with_error(e, item),
     };
-    let supported = match &parsed {
-        Item::Fn(_) | Item::Impl(_) | Item::Trait(_) => true,
-        Item::Mod(m) => m.content.is_some(),
-        _ => false,
+    let unsupported = match &parsed {
+        Item::Fn(f) if f.sig.constness.is_some() => Some(
+            "#[race_check] cannot check a `const fn` (the hooks it would call are not `const`); \
+             remove `const`, or leave this fn unannotated"
+                .to_string(),
+        ),
+        Item::Fn(_) | Item::Impl(_) | Item::Trait(_) => None,
+        Item::Mod(m) if m.content.is_some() => None,
+        Item::Mod(m) => Some(format!(
+            "#[race_check] cannot see into a module in another file: put #[race_check] on the items inside `{0}`'s \
+             file, or make it an inline `mod {0} {{ … }}`",
+            m.ident
+        )),
+        _ => Some("#[race_check] applies to a fn, an impl, a trait or an inline `mod m { … }`".to_string()),
     };
-    if !supported {
-        let e = syn::Error::new_spanned(
-            &parsed,
-            "#[race_check] applies to a fn, an impl, a trait or an inline `mod m { … }`",
-        );
-        return with_error(e, item);
+    if let Some(message) = unsupported {
+        return with_error(syn::Error::new_spanned(&parsed, message), item);
     }
     if args.skip || !config.instrument {
         return item;
@@ -1004,6 +1010,18 @@ mod tests {
     }
 
     #[test]
+    fn items_it_cannot_check_say_what_to_do_instead() {
+        for instrument in [false, true] {
+            let out = expand(TokenStream::new(), "const fn c() -> u32 { 1 }".parse().unwrap(), &cfg(instrument)).to_string();
+            assert!(out.contains("compile_error") && out.contains("cannot check a `const fn`"), "{out}");
+            assert!(out.contains("const fn c"), "the item is kept: {out}");
+            let out = expand(TokenStream::new(), "mod ring;".parse().unwrap(), &cfg(instrument)).to_string();
+            assert!(out.contains("cannot see into a module in another file"), "{out}");
+            assert!(out.contains("inline `mod ring { … }`"), "{out}");
+        }
+    }
+
+    #[test]
     fn bad_arguments_and_items_are_errors_with_the_item_kept() {
         let item: TokenStream = "fn f() {}".parse().unwrap();
         let out = expand("bogus".parse().unwrap(), item.clone(), &cfg(true)).to_string();
@@ -1148,6 +1166,8 @@ mod corpus {
     fn collect(all: &[Item], out: &mut Vec<Item>) {
         for it in all {
             match it {
+                // A `const fn` on its own is refused (with a message).
+                Item::Fn(f) if f.sig.constness.is_some() => {}
                 Item::Fn(_) | Item::Impl(_) | Item::Trait(_) => out.push(it.clone()),
                 Item::Mod(m) => {
                     if let Some((_, inner)) = &m.content {

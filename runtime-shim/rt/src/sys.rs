@@ -7,25 +7,6 @@
 
 use std::arch::asm;
 
-/// The return address of the function that called the current function's
-/// caller. Must be inlined into a function compiled with frame pointers.
-#[inline(always)]
-pub fn grandcaller_pc() -> usize {
-    let rbp: usize;
-    // SAFETY: reading rbp has no side effects.
-    unsafe { asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
-    // SAFETY: with frame pointers, [rbp] holds the caller's saved rbp, and the
-    // caller (annotated code, also built with frame pointers) keeps its return
-    // address at [its rbp + 8]. Both are live stack slots of this thread.
-    unsafe {
-        let caller_rbp = *(rbp as *const usize);
-        if caller_rbp == 0 || caller_rbp % 8 != 0 {
-            return 0;
-        }
-        *((caller_rbp + 8) as *const usize)
-    }
-}
-
 /// The return address of the current function (into its caller).
 #[inline(always)]
 pub fn caller_pc() -> usize {

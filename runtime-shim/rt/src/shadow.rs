@@ -26,10 +26,10 @@ use racecheck_detector::shadow::{Cell, CELLS, GRANULE};
 
 use super::sys::map_noreserve;
 
-const ADDRESS_BITS: u32 = 47;
-const CHUNK_LOG: u32 = 22;
-const L1_LEN: usize = 1 << (ADDRESS_BITS - CHUNK_LOG);
-const GRANULES_PER_CHUNK: usize = 1 << (CHUNK_LOG - 3);
+pub use crate::abi::L1_ADDR;
+use crate::abi::{granule_in_chunk, CHUNK_LOG, GRANULES_PER_CHUNK, L1_LEN};
+
+const _: () = assert!(CELLS == crate::abi::CELLS, "the inline check reads the detector's cells");
 const CHUNK_BYTES: usize = GRANULES_PER_CHUNK * CELLS * 8;
 /// Chunks are aligned to this, so huge pages can back them.
 const HUGE_PAGE: usize = 2 << 20;
@@ -39,13 +39,6 @@ const HUGE_PAGE: usize = 2 << 20;
 const DENSE_AFTER: u32 = 512;
 
 type Chunk = AtomicU64;
-
-/// The index of `addr`'s granule within its chunk; its cells start
-/// `CELLS` words times that into the chunk.
-#[inline(always)]
-const fn granule_in_chunk(addr: usize) -> usize {
-    (addr >> 3) & (GRANULES_PER_CHUNK - 1)
-}
 
 static L1: AtomicPtr<AtomicPtr<Chunk>> = AtomicPtr::new(null_mut());
 
@@ -84,45 +77,8 @@ pub fn init() -> bool {
     true
 }
 
-/// Where the first level is mapped (256 MiB of address space, reserved
-/// only): a fixed address, so that the inline fast path finds a chunk with
-/// one load from a constant base instead of a chain of loads through the
-/// thread's state. Far from where Linux puts programs, heap and mappings
-/// (0x55…, 0x7f…), as sanitizers' fixed shadow layouts are.
-pub const L1_ADDR: usize = 0x6000_0000_0000;
-
-/// Inline-safe lookup for the fast path that runs inside instrumented code
-/// (only by a thread with state, so after `init`): only plain (volatile)
-/// loads, which LLVM's TSan pass leaves alone on stable Rust. Returns the
-/// two raw cells, or `None` if the chunk is absent.
-///
-/// The cells are written with relaxed atomic stores by other threads; an
-/// aligned 8-byte volatile load on x86_64 is the same `mov` a relaxed atomic
-/// load compiles to, and a stale value only sends the caller down the slow
-/// path (which re-reads atomically).
-///
-/// Addresses beyond the 47-bit user space wrap around instead of being
-/// tested for: no real access has one, and the caller only ever skips an
-/// access on the strength of a match.
-#[inline(always)]
-pub fn peek(addr: usize) -> Option<(u64, u64)> {
-    let l1 = L1_ADDR as *const *const u64;
-    let index = (addr >> CHUNK_LOG) & (L1_LEN - 1);
-    // SAFETY: a published table has L1_LEN entries and is never unmapped.
-    let chunk = unsafe { std::ptr::read_volatile(l1.add(index)) };
-    if chunk.is_null() {
-        return None;
-    }
-    let g = granule_in_chunk(addr);
-    // SAFETY: a published chunk holds GRANULES_PER_CHUNK × CELLS cells and is
-    // never unmapped; see the function docs for the concurrent writes.
-    unsafe {
-        let cell = chunk.add(g * CELLS);
-        Some((std::ptr::read_volatile(cell), std::ptr::read_volatile(cell.add(1))))
-    }
-}
-
-const _: () = assert!(CELLS == 2, "peek reads exactly two cells");
+// The first level's fixed address and the inline check's lookup (`peek`)
+// live in `abi`, shared with the hooks' crate.
 
 /// The cells of the granule holding `addr`, or `None` for addresses outside
 /// the user address space.

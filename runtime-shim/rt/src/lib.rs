@@ -1,15 +1,28 @@
-//! The live runtime: connects a running program to the detector's rules.
+//! racecheck's runtime: connects a running program to the detector's rules.
 //!
-//! Compiled only with `--cfg racecheck` (set by the CLI). Events arrive from
-//! code expanded by `#[race_check]` (`crate::__rt`), from LLVM's
-//! ThreadSanitizer pass on every other crate (`atomics`), from linker-wrapped
-//! pthread, allocator and std functions (`thread`, `alloc`, `stdwrap`).
+//! Built once per toolchain by the racecheck CLI (with `--cfg racecheck`,
+//! optimised, never instrumented) and linked into every program it builds;
+//! the crate users depend on (`racecheck`) stays small. Events arrive from
+//! three sources, each in its own module:
+//!
+//! * [`hooks`]: the calls that code expanded by `#[race_check]` makes
+//!   (frames and plain accesses), through the `extern` interface in `abi`;
+//! * [`atomics`]: the `__tsan_*` ABI that LLVM's ThreadSanitizer pass emits
+//!   in every instrumented crate;
+//! * linker wraps (`--wrap`, added by the CLI): pthread creation and join
+//!   ([`thread`]), the global allocator ([`alloc`]), std's precompiled slow
+//!   paths ([`stdwrap`]).
 //!
 //! Hot state lives in a per-thread [`ThreadState`] reached through one
 //! const-initialised thread-local. Every hook first checks the thread's
 //! `busy` flag: the runtime's own allocations, locks and std calls re-enter
 //! the hooks, and must pass straight through (compare TSan's
 //! `ScopedIgnoreInterceptors`).
+#![cfg(racecheck)]
+
+#[path = "../../src/abi.rs"]
+pub mod abi;
+pub mod hooks;
 
 use std::cell::Cell as StdCell;
 use std::ptr::null_mut;
@@ -22,7 +35,7 @@ use racecheck_detector::shadow::{self as rules, AccessKind, Cell, CELLS};
 use racecheck_detector::sync::{Effect, LoadOrd, RmwOrd, StoreOrd, SyncClock, ThreadClocks};
 use racecheck_detector::{Slot, VClock};
 
-use crate::__rt::{FnInfo, Site};
+use crate::abi::{FnInfo, KeySlot, Site, NO_KEY};
 
 pub mod alloc;
 pub mod atomics;
@@ -86,6 +99,9 @@ pub struct ThreadState {
     pub scratch: SyncClock,
     /// Allocation stacks this thread interned last.
     pub stacks: alloc::RecentStacks,
+    /// The inline check's key in the hooks' crate, once a hook told us
+    /// where it is (null before).
+    pub key_slot: KeySlot,
 }
 
 impl ThreadState {
@@ -106,30 +122,31 @@ impl ThreadState {
     /// finished thread publishes a key nothing matches.
     pub fn publish_fast(&self) {
         let key = if self.dead { NO_KEY } else { rules::epoch_key(self.epoch_floor, self.slot) };
-        TLS.with(|t| t.fast_key.set(key));
+        // SAFETY: `key_slot` is null or the address of a thread-local of
+        // this very thread (given by a hook it called), live as long as
+        // the thread; only this thread reads or writes it.
+        if let Some(slot) = unsafe { self.key_slot.as_ref() } {
+            slot.set(key);
+        }
+    }
+
+    /// Learn where the hooks' crate keeps this thread's inline key.
+    #[inline(always)]
+    pub fn note_key_slot(&mut self, slot: KeySlot) {
+        if self.key_slot.is_null() && !slot.is_null() {
+            self.key_slot = slot;
+            self.publish_fast();
+        }
     }
 }
-
-/// The key of a thread without (live) state: its fast path never matches,
-/// and the slow path decides.
-const NO_KEY: u64 = u64::MAX;
 
 struct Tls {
     state: StdCell<*mut ThreadState>,
     busy: StdCell<bool>,
-    /// The state's slot and epoch floor (`rules::epoch_key`), copied by
-    /// `publish_fast`.
-    fast_key: StdCell<u64>,
 }
 
 thread_local! {
-    static TLS: Tls = const {
-        Tls {
-            state: StdCell::new(null_mut()),
-            busy: StdCell::new(false),
-            fast_key: StdCell::new(NO_KEY),
-        }
-    };
+    static TLS: Tls = const { Tls { state: StdCell::new(null_mut()), busy: StdCell::new(false) } };
 }
 
 /// Is the calling thread inside the runtime already?
@@ -284,15 +301,14 @@ fn init_inner() -> bool {
 // inlined, their own atomics would be instrumented by the TSan pass and call
 // back into the runtime. They run in this crate, which is built without it.
 
-/// Enter an annotated frame. Returns whether a frame was pushed. Inlined
-/// into `__rt::enter`, which is never inlined (it is compiled here, in the
-/// uninstrumented runtime crate).
+/// Enter an annotated frame. Returns whether a frame was pushed.
 #[inline(always)]
-pub fn enter(f: &'static FnInfo, caller_pc: usize) -> bool {
+pub fn enter(f: &'static FnInfo, caller_pc: usize, key: KeySlot) -> bool {
     if !report::RAN_ANNOTATED.load(Relaxed) {
         report::RAN_ANNOTATED.store(true, Relaxed);
     }
     with_state(|st| {
+        st.note_key_slot(key);
         let frame = Frame { func: f as *const FnInfo as u64, caller_pc: caller_pc as u64 };
         st.history.push_enter(frame, &st.stack);
         st.stack.push(frame);
@@ -334,9 +350,9 @@ pub fn exit(test_fn: bool) -> bool {
 }
 
 /// A plain access from annotated code, after the inline fast path
-/// ([`seen_in_this_epoch`]) said it may be new.
+/// (`__rt::seen_in_this_epoch` in the hooks' crate) said it may be new.
 #[inline(never)]
-pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
+pub fn access(addr: usize, size: usize, write: bool, site: &'static Site, key: KeySlot) {
     if !report::RAN_ANNOTATED.load(Relaxed) {
         report::RAN_ANNOTATED.store(true, Relaxed);
     }
@@ -350,7 +366,10 @@ pub fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
     let kind = if write { AccessKind::Write } else { AccessKind::Read };
     let site = site as *const Site as u64;
     let event = if write { Event::Write(site) } else { Event::Read(site) };
-    with_state(|st| check_access(st, addr, size, kind, event));
+    with_state(|st| {
+        st.note_key_slot(key);
+        check_access(st, addr, size, kind, event)
+    });
 }
 
 /// A read of memory no one can write (a constant the macro could not tell
@@ -389,27 +408,6 @@ fn take_fresh(st: &mut ThreadState, cells: &[std::sync::atomic::AtomicU64; CELLS
     }
     shadow::note_fresh(&mut st.density, addr);
     true
-}
-
-/// The hot path, inlined into annotated code: has this thread already made
-/// this very access (same bytes, at least as strong) since its last release?
-/// Then nothing can change and no other thread can learn anything new from
-/// it (TSan's `ContainsSameAccess`). One TLS read, one table lookup, two
-/// loads, and no atomic instruction: the TSan pass would instrument it.
-#[inline(always)]
-pub fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
-    if (addr & 7) + size > 8 || size == 0 {
-        return false;
-    }
-    // One load from the thread's TLS block, independent of the shadow's.
-    let key = TLS.with(|t| t.fast_key.get());
-    if key == NO_KEY {
-        // No live state, maybe no runtime (and no shadow table) at all.
-        return false;
-    }
-    let Some((a, b)) = shadow::peek(addr) else { return false };
-    let (offset, size) = ((addr & 7) as u64, size as u64);
-    rules::seen_in_epoch(a, key, offset, size, write) || rules::seen_in_epoch(b, key, offset, size, write)
 }
 
 /// Check one access against shadow memory and record it.

@@ -5,7 +5,6 @@
 //! symbol table with `object`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering::{Relaxed, Release}};
 use std::sync::{Mutex, OnceLock};
 
 use object::{Object, ObjectSymbol, SymbolKind};
@@ -165,40 +164,16 @@ pub fn init_main_program() {
     }
 }
 
-/// An address range published once, at start-up, and tested without a lock.
-struct Span {
-    start: AtomicUsize,
-    len: AtomicUsize,
-}
-
-impl Span {
-    const EMPTY: Span = Span { start: AtomicUsize::new(0), len: AtomicUsize::new(0) };
-
-    fn set(&self, start: usize, end: usize) {
-        self.start.store(start, Relaxed);
-        self.len.store(end - start, Release);
-    }
-
-    /// Does `[addr, addr+size)` lie inside? Two loads and a comparison.
-    #[inline(always)]
-    fn holds(&self, addr: usize, size: usize) -> bool {
-        // Volatile, not atomic, loads: this is inlined into instrumented
-        // code, where the TSan pass would turn an atomic load into a runtime
-        // call. SAFETY: both are written once, at start-up, the start first;
-        // a word-sized aligned read racing with a write sees the old or the
-        // new value, and on x86-64 (stores and loads each in order, volatile
-        // loads kept in order by the compiler) a new length comes with the
-        // new start. A length of 0 holds nothing.
-        let (start, len) = unsafe { (self.start.as_ptr().read_volatile(), self.len.as_ptr().read_volatile()) };
-        let off = addr.wrapping_sub(start);
-        off < len && len - off >= size
-    }
-}
+use crate::abi::Span;
 
 /// The widest run of read-only ranges with no writable segment between
 /// them (`.rodata`, where promoted constants live, and the code after it),
 /// for the inline test of [`in_read_only_span`].
-static RO_SPAN: Span = Span::EMPTY;
+/// Exported: the hooks' crate tests it inline (`__rt::read_val`).
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static __racecheck_ro_span: Span = Span::EMPTY;
+use __racecheck_ro_span as RO_SPAN;
 /// From the lowest read-only range's start to the highest one's end (the
 /// ranges are sorted by start).
 static RO_HULL: Span = Span::EMPTY;
@@ -216,13 +191,6 @@ impl MainProgram {
         }
         runs.into_iter().max_by_key(|&(start, end)| end - start).unwrap_or((0, 0))
     }
-}
-
-/// Does `[addr, addr+size)` lie in the main read-only span? For reads of
-/// constants inlined into annotated code.
-#[inline(always)]
-pub fn in_read_only_span(addr: usize, size: usize) -> bool {
-    RO_SPAN.holds(addr, size)
 }
 
 /// Does `[addr, addr+size)` lie in memory no one can write?

@@ -137,6 +137,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         syncs: Default::default(),
         scratch: Default::default(),
         stacks: Default::default(),
+        key_slot: std::ptr::null(),
     }))
 }
 

@@ -14,7 +14,7 @@ use racecheck_detector::report::is_user;
 use super::symbolize::{global, symbolize, user_frames};
 use super::thread::{history, occupant, stack_owner, tls_owner, ThreadInfo};
 use super::{alloc, runtime, sys, ThreadState};
-use crate::__rt::Site;
+use crate::abi::Site;
 
 /// Distinct races reported so far.
 static RACES: AtomicU64 = AtomicU64::new(0);

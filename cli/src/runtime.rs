@@ -1,0 +1,112 @@
+//! The runtime (crate `racecheck-rt`), built once per toolchain and reused
+//! by every project, as cargo-miri keeps one sysroot per toolchain. The crate
+//! users depend on (`racecheck`) holds only the macro and the inline hooks;
+//! the CLI links this runtime into every program it builds.
+//!
+//! It lives in `<cache>/<toolchain>/` (`RACECHECK_CACHE_DIR`, else
+//! `$XDG_CACHE_HOME/racecheck`, else `~/.cache/racecheck`). cargo decides
+//! whether it is up to date, so a changed runtime source rebuilds it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::cargo::Toolchain;
+use crate::errors::Error;
+
+/// The runtime's sources: the workspace this CLI was built from.
+fn source_root() -> PathBuf {
+    match std::env::var_os("RACECHECK_SOURCE") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default(),
+    }
+}
+
+/// Where built runtimes are kept.
+pub fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("RACECHECK_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("racecheck")
+}
+
+/// Compiler arguments of the runtime: never instrumented, with frame
+/// pointers for the stack walks, and without shrink-wrapping, which could
+/// sink a hook's prologue below its frame-pointer read.
+pub const RUNTIME_RUSTFLAGS: &[&str] =
+    &["--cfg", "racecheck", "-Cforce-frame-pointers=yes", "-Cllvm-args=-enable-shrink-wrap=false"];
+
+/// Build the runtime for `tc` if need be, with the std wraps in `wraps_rs`;
+/// returns its rlibs (the runtime and each library it depends on), to be
+/// linked into programs as static archives.
+pub fn ensure(tc: &Toolchain, wraps_rs: &Path) -> Result<Vec<PathBuf>, Error> {
+    build_in(&cache_root().join(&tc.key), tc, wraps_rs)
+}
+
+/// [`ensure`], in the cache directory `dir` of the toolchain.
+pub fn build_in(dir: &Path, tc: &Toolchain, wraps_rs: &Path) -> Result<Vec<PathBuf>, Error> {
+    let dir = dir.to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Write { path: dir.clone(), source })?;
+    let list = dir.join("runtime-rlibs");
+    let known = std::fs::read_to_string(&list).ok();
+    if known.is_none() {
+        eprintln!(
+            "racecheck: building the runtime for rustc {} once; every project on this toolchain reuses it ({})",
+            tc.release,
+            dir.display()
+        );
+    }
+    let root = source_root();
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(["build", "--release", "-p", "racecheck-rt", "--message-format=json-render-diagnostics", "--target", &tc.host])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(dir.join("target"))
+        .env("CARGO_ENCODED_RUSTFLAGS", RUNTIME_RUSTFLAGS.join("\x1f"))
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        .env("CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS", "false")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_PANIC", "unwind")
+        .env("RACECHECK_WRAPS_RS", wraps_rs)
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_BUILD_RUSTC_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove(crate::wrapper::ENV_WRAPPER)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if known.is_some() {
+        cmd.arg("-q");
+    }
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
+    let mut rlibs = vec![];
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines().map_while(Result::ok) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if v["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let kinds = v["target"]["kind"].as_array().cloned().unwrap_or_default();
+        if kinds.iter().any(|k| k == "proc-macro" || k == "custom-build") {
+            continue;
+        }
+        let files = v["filenames"].as_array().cloned().unwrap_or_default();
+        rlibs.extend(files.iter().filter_map(|f| f.as_str()).filter(|f| f.ends_with(".rlib")).map(PathBuf::from));
+    }
+    let status = child.wait().map_err(|source| Error::Spawn { program: "cargo".into(), source })?;
+    if !status.success() || rlibs.is_empty() {
+        return Err(Error::Runtime {
+            source_dir: root,
+            detail: format!("cargo exited with {}", crate::cargo::describe(status)),
+        });
+    }
+    let text: Vec<String> = rlibs.iter().map(|r| r.display().to_string()).collect();
+    if known.as_deref() != Some(text.join("\n").as_str()) {
+        std::fs::write(&list, text.join("\n")).map_err(|source| Error::Write { path: list.clone(), source })?;
+    }
+    Ok(rlibs)
+}

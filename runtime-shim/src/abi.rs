@@ -1,0 +1,157 @@
+//! The interface between code expanded by `#[race_check]` (crate
+//! `racecheck`, compiled in the user's build) and the runtime (crate
+//! `racecheck-rt`, built once per toolchain by the CLI and linked into the
+//! program). This one source file is compiled into both crates, so both
+//! agree on every layout and signature; the runtime's definitions and the
+//! hooks' declarations are each checked against the signatures here.
+//!
+//! Both sides are built by the same compiler (the runtime is cached per
+//! toolchain), so the Rust ABI is stable between them.
+
+#![allow(dead_code)]
+
+use std::cell::Cell as StdCell;
+
+/// Where an access happened: emitted by the macro as a `static` per site.
+#[repr(C)]
+pub struct Site {
+    pub func: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// An annotated function or closure: emitted as a `static` per body.
+#[repr(C)]
+pub struct FnInfo {
+    pub name: &'static str,
+}
+
+/// The inline check's per-thread key (see `racecheck_detector::shadow::epoch_key`),
+/// a thread-local of the hooks' crate. The runtime learns its address from
+/// the slow-path calls and keeps it current.
+pub type KeySlot = *const StdCell<u64>;
+
+/// The key of a thread without (live) state: its fast path never matches,
+/// and the slow path decides.
+pub const NO_KEY: u64 = u64::MAX;
+
+/// `__racecheck_enter(f, caller_pc, key)`: an annotated frame is entered;
+/// `caller_pc` is the frame's return address. Whether a frame was pushed.
+pub type EnterFn = fn(&'static FnInfo, usize, KeySlot) -> bool;
+/// `__racecheck_exit(test_fn)`: the innermost frame is left. Whether the
+/// caller should fail the running test now (see the runtime's `exit`).
+pub type ExitFn = fn(bool) -> bool;
+/// `__racecheck_access(addr, size, write, site, key)`: a plain access that
+/// the inline check did not rule out.
+pub type AccessFn = fn(usize, usize, bool, &'static Site, KeySlot);
+
+/// The return address of the function that called the current function's
+/// caller. Must be inlined into a function compiled with frame pointers
+/// whose prologue comes first (the CLI builds the hooks' crate without
+/// shrink-wrapping, which could sink the prologue below this read).
+#[cfg(racecheck)]
+#[inline(always)]
+pub fn grandcaller_pc() -> usize {
+    let rbp: usize;
+    // SAFETY: reading rbp has no side effects.
+    unsafe { std::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: with frame pointers, [rbp] holds the caller's saved rbp, and the
+    // caller (annotated code, also built with frame pointers) keeps its return
+    // address at [its rbp + 8]. Both are live stack slots of this thread.
+    unsafe {
+        let caller_rbp = *(rbp as *const usize);
+        if caller_rbp == 0 || caller_rbp % 8 != 0 {
+            return 0;
+        }
+        *((caller_rbp + 8) as *const usize)
+    }
+}
+
+// ---- The shadow layout the inline check reads -------------------------------
+
+/// Bits of user-space addresses.
+pub const ADDRESS_BITS: u32 = 47;
+/// Each shadow chunk covers 4 MiB of application memory.
+pub const CHUNK_LOG: u32 = 22;
+/// Entries of the first-level table.
+pub const L1_LEN: usize = 1 << (ADDRESS_BITS - CHUNK_LOG);
+/// Granules (8 bytes) per chunk.
+pub const GRANULES_PER_CHUNK: usize = 1 << (CHUNK_LOG - 3);
+/// Shadow cells per granule.
+pub const CELLS: usize = 2;
+/// The first level lives at a fixed address, reserved by the runtime at
+/// start-up (256 MiB of address space, committed as used), so the inline
+/// check reaches a chunk with one load from a constant base.
+pub const L1_ADDR: usize = 0x6000_0000_0000;
+
+/// Index of `addr`'s granule within its chunk.
+#[inline(always)]
+pub const fn granule_in_chunk(addr: usize) -> usize {
+    (addr >> 3) & (GRANULES_PER_CHUNK - 1)
+}
+
+/// The two raw cells of the granule holding `addr`, if its chunk exists:
+/// plain (volatile) loads, never atomic instructions, since this is inlined
+/// into instrumented code where the TSan pass would turn an atomic load
+/// into a runtime call. A racing write is seen whole or not at all (aligned
+/// words on x86-64); the caller only ever skips an access on a match.
+///
+/// Only call this for a thread whose key is not [`NO_KEY`]: the table exists
+/// once any thread has state.
+///
+/// Addresses beyond the 47-bit user space wrap around instead of being
+/// tested for: no real access has one.
+#[inline(always)]
+pub fn peek(addr: usize) -> Option<(u64, u64)> {
+    let l1 = L1_ADDR as *const *const u64;
+    let index = (addr >> CHUNK_LOG) & (L1_LEN - 1);
+    // SAFETY: a published table has L1_LEN entries and is never unmapped.
+    let chunk = unsafe { std::ptr::read_volatile(l1.add(index)) };
+    if chunk.is_null() {
+        return None;
+    }
+    let g = granule_in_chunk(addr);
+    // SAFETY: a published chunk holds GRANULES_PER_CHUNK × CELLS cells and is
+    // never unmapped; see above for the concurrent writes.
+    unsafe {
+        let cell = chunk.add(g * CELLS);
+        Some((std::ptr::read_volatile(cell), std::ptr::read_volatile(cell.add(1))))
+    }
+}
+
+const _: () = assert!(CELLS == 2, "peek reads exactly two cells");
+
+/// An address range published once, at start-up, and tested without a lock
+/// (the program's read-only span, exported by the runtime as
+/// `__racecheck_ro_span`).
+#[repr(C)]
+pub struct Span {
+    pub start: std::sync::atomic::AtomicUsize,
+    pub len: std::sync::atomic::AtomicUsize,
+}
+
+impl Span {
+    pub const EMPTY: Span =
+        Span { start: std::sync::atomic::AtomicUsize::new(0), len: std::sync::atomic::AtomicUsize::new(0) };
+
+    pub fn set(&self, start: usize, end: usize) {
+        self.start.store(start, std::sync::atomic::Ordering::Relaxed);
+        self.len.store(end - start, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Does `[addr, addr+size)` lie inside? Two loads and a comparison.
+    #[inline(always)]
+    pub fn holds(&self, addr: usize, size: usize) -> bool {
+        // Volatile, not atomic, loads: this is inlined into instrumented
+        // code, where the TSan pass would turn an atomic load into a runtime
+        // call. SAFETY: both are written once, at start-up, the start first;
+        // a word-sized aligned read racing with a write sees the old or the
+        // new value, and on x86-64 (stores and loads each in order, volatile
+        // loads kept in order by the compiler) a new length comes with the
+        // new start. A length of 0 holds nothing.
+        let (start, len) = unsafe { (self.start.as_ptr().read_volatile(), self.len.as_ptr().read_volatile()) };
+        let off = addr.wrapping_sub(start);
+        off < len && len - off >= size
+    }
+}
