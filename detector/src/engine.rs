@@ -52,7 +52,6 @@ pub struct Engine {
     slots: Vec<SlotState>,
     shadow: HashMap<u64, [Cell; CELLS]>,
     syncs: HashMap<u64, SyncClock>,
-    sc: VClock,
     history_log2: u32,
     pub races: Vec<Race>,
 }
@@ -65,7 +64,6 @@ impl Engine {
             slots: vec![],
             shadow: HashMap::new(),
             syncs: HashMap::new(),
-            sc: VClock::new(),
             history_log2,
             races: vec![],
         };
@@ -251,14 +249,14 @@ impl Engine {
     pub fn atomic_load(&mut self, t: ThreadId, addr: u64, size: u64, ord: LoadOrd) {
         self.access(t, addr, size, AccessKind::AtomicRead, 0);
         let s = self.syncs.entry(addr).or_default();
-        self.threads[t.0].clocks.atomic_load(s, ord, &mut self.sc);
+        self.threads[t.0].clocks.atomic_load(s, ord);
     }
 
     pub fn atomic_store(&mut self, t: ThreadId, addr: u64, size: u64, ord: StoreOrd) {
         self.access(t, addr, size, AccessKind::AtomicWrite, 0);
         self.refresh(t);
         let s = self.syncs.entry(addr).or_default();
-        let eff = self.threads[t.0].clocks.atomic_store(s, ord, &mut self.sc);
+        let eff = self.threads[t.0].clocks.atomic_store(s, ord);
         self.after(t, eff);
     }
 
@@ -266,7 +264,7 @@ impl Engine {
         self.access(t, addr, size, AccessKind::AtomicWrite, 0);
         self.refresh(t);
         let s = self.syncs.entry(addr).or_default();
-        let eff = self.threads[t.0].clocks.atomic_rmw(s, ord, &mut self.sc);
+        let eff = self.threads[t.0].clocks.atomic_rmw(s, ord);
         self.after(t, eff);
     }
 
@@ -277,7 +275,7 @@ impl Engine {
 
     pub fn fence(&mut self, t: ThreadId, ord: FenceOrd) {
         self.refresh(t);
-        let eff = self.threads[t.0].clocks.fence(ord, &mut self.sc);
+        let eff = self.threads[t.0].clocks.fence(ord);
         self.after(t, eff);
     }
 

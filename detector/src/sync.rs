@@ -13,8 +13,14 @@
 //! * Fences use per-thread fence clocks: a release fence snapshots the thread's
 //!   clock for its later relaxed stores; relaxed loads collect what they could
 //!   acquire, and an acquire fence makes it the thread's own.
-//! * SeqCst fences and operations additionally go through one global clock,
-//!   which is stronger than the C++ model requires: it can only hide races.
+//! * SeqCst orders which value each SeqCst load may read (a total order of
+//!   all SeqCst operations), but creates happens-before only the way any
+//!   acquire or release does: through reads-from. A SeqCst load acquires,
+//!   a SeqCst store releases, a SeqCst RMW does both, a SeqCst fence is an
+//!   acquire and a release fence. There is no global SeqCst clock: joining
+//!   every SeqCst operation into one would order accesses the model leaves
+//!   unordered (std's channels run SeqCst operations, and a write after
+//!   `send` would look ordered with a write before `try_recv`), hiding races.
 //!
 //! Locks, thread start and join use the same objects: unlock is a release
 //! (join), lock an acquire.
@@ -163,21 +169,14 @@ impl ThreadClocks {
         Effect { released: true }
     }
 
-    pub fn atomic_load(&mut self, s: &SyncClock, ord: LoadOrd, sc: &mut VClock) {
+    pub fn atomic_load(&mut self, s: &SyncClock, ord: LoadOrd) {
         match ord {
             LoadOrd::Relaxed => self.fence_acquire.join(&s.clock),
-            LoadOrd::Acquire => self.clock.join(&s.clock),
-            LoadOrd::SeqCst => {
-                self.clock.join(&s.clock);
-                self.clock.join(sc);
-            }
+            LoadOrd::Acquire | LoadOrd::SeqCst => self.clock.join(&s.clock),
         }
     }
 
-    pub fn atomic_store(&mut self, s: &mut SyncClock, ord: StoreOrd, sc: &mut VClock) -> Effect {
-        if ord == StoreOrd::SeqCst {
-            sc.join(&self.clock);
-        }
+    pub fn atomic_store(&mut self, s: &mut SyncClock, ord: StoreOrd) -> Effect {
         let (clock, effect) = self.stored_clock(ord);
         s.clock.assign(clock);
         effect
@@ -185,9 +184,7 @@ impl ThreadClocks {
 
     /// What a store with ordering `ord` leaves at its address: the clock
     /// that replaces the address's clock (a store heads a new release
-    /// sequence, so the old one is not read), and the store's effect. For a
-    /// SeqCst store, [`atomic_store`](Self::atomic_store) also publishes into
-    /// the global SeqCst clock.
+    /// sequence, so the old one is not read), and the store's effect.
     pub fn stored_clock(&self, ord: StoreOrd) -> (&VClock, Effect) {
         match ord {
             StoreOrd::Relaxed => (&self.fence_release, Effect::default()),
@@ -195,15 +192,11 @@ impl ThreadClocks {
         }
     }
 
-    pub fn atomic_rmw(&mut self, s: &mut SyncClock, ord: RmwOrd, sc: &mut VClock) -> Effect {
+    pub fn atomic_rmw(&mut self, s: &mut SyncClock, ord: RmwOrd) -> Effect {
         if ord.acquires() {
             self.clock.join(&s.clock);
         } else {
             self.fence_acquire.join(&s.clock);
-        }
-        if ord == RmwOrd::SeqCst {
-            self.clock.join(sc);
-            sc.join(&self.clock);
         }
         if ord.releases() {
             s.clock.join(&self.clock);
@@ -214,15 +207,11 @@ impl ThreadClocks {
         }
     }
 
-    pub fn fence(&mut self, ord: FenceOrd, sc: &mut VClock) -> Effect {
+    pub fn fence(&mut self, ord: FenceOrd) -> Effect {
         let acquire = matches!(ord, FenceOrd::Acquire | FenceOrd::AcqRel | FenceOrd::SeqCst);
         let release = matches!(ord, FenceOrd::Release | FenceOrd::AcqRel | FenceOrd::SeqCst);
         if acquire {
             self.clock.join(&self.fence_acquire.clone());
-        }
-        if ord == FenceOrd::SeqCst {
-            self.clock.join(sc);
-            sc.join(&self.clock);
         }
         if release {
             self.fence_release.assign(&self.clock);
@@ -243,57 +232,53 @@ mod tests {
 
     #[test]
     fn release_store_acquire_load_synchronises() {
-        let mut sc = VClock::new();
         let (mut a, mut b) = (thread(0, 5), thread(1, 1));
         let mut s = SyncClock::default();
-        a.atomic_store(&mut s, StoreOrd::Release, &mut sc);
-        b.atomic_load(&s, LoadOrd::Acquire, &mut sc);
+        a.atomic_store(&mut s, StoreOrd::Release);
+        b.atomic_load(&s, LoadOrd::Acquire);
         assert!(b.happens_before(Slot::new(0), 5));
     }
 
     #[test]
     fn relaxed_does_not_synchronise() {
-        let mut sc = VClock::new();
         let (mut a, mut b) = (thread(0, 5), thread(1, 1));
         let mut s = SyncClock::default();
-        a.atomic_store(&mut s, StoreOrd::Relaxed, &mut sc);
-        b.atomic_load(&s, LoadOrd::Acquire, &mut sc);
+        a.atomic_store(&mut s, StoreOrd::Relaxed);
+        b.atomic_load(&s, LoadOrd::Acquire);
         assert!(!b.happens_before(Slot::new(0), 5));
         let mut s = SyncClock::default();
-        a.atomic_store(&mut s, StoreOrd::Release, &mut sc);
-        b.atomic_load(&s, LoadOrd::Relaxed, &mut sc);
+        a.atomic_store(&mut s, StoreOrd::Release);
+        b.atomic_load(&s, LoadOrd::Relaxed);
         assert!(!b.happens_before(Slot::new(0), 5));
     }
 
     #[test]
     fn fences_pair_with_relaxed_accesses() {
-        let mut sc = VClock::new();
         let (mut a, mut b) = (thread(0, 5), thread(1, 1));
         let mut s = SyncClock::default();
-        a.fence(FenceOrd::Release, &mut sc);
+        a.fence(FenceOrd::Release);
         a.set_now(6);
-        a.atomic_store(&mut s, StoreOrd::Relaxed, &mut sc);
-        b.atomic_load(&s, LoadOrd::Relaxed, &mut sc);
+        a.atomic_store(&mut s, StoreOrd::Relaxed);
+        b.atomic_load(&s, LoadOrd::Relaxed);
         assert!(!b.happens_before(Slot::new(0), 5), "no acquire fence yet");
-        b.fence(FenceOrd::Acquire, &mut sc);
+        b.fence(FenceOrd::Acquire);
         assert!(b.happens_before(Slot::new(0), 5));
         assert!(!b.happens_before(Slot::new(0), 6), "after the release fence");
     }
 
     #[test]
     fn release_sequence_through_relaxed_rmw() {
-        let mut sc = VClock::new();
         let (mut a, mut b, mut c) = (thread(0, 5), thread(1, 1), thread(2, 1));
         let mut s = SyncClock::default();
-        a.atomic_store(&mut s, StoreOrd::Release, &mut sc);
-        b.atomic_rmw(&mut s, RmwOrd::Relaxed, &mut sc);
-        c.atomic_load(&s, LoadOrd::Acquire, &mut sc);
+        a.atomic_store(&mut s, StoreOrd::Release);
+        b.atomic_rmw(&mut s, RmwOrd::Relaxed);
+        c.atomic_load(&s, LoadOrd::Acquire);
         assert!(c.happens_before(Slot::new(0), 5), "RMW continues A's release sequence");
         assert!(!c.happens_before(Slot::new(1), 1), "B released nothing");
         // A relaxed plain store by another thread ends the sequence.
-        b.atomic_store(&mut s, StoreOrd::Relaxed, &mut sc);
+        b.atomic_store(&mut s, StoreOrd::Relaxed);
         let mut d = thread(3, 1);
-        d.atomic_load(&s, LoadOrd::Acquire, &mut sc);
+        d.atomic_load(&s, LoadOrd::Acquire);
         assert!(!d.happens_before(Slot::new(0), 5));
     }
 
@@ -309,5 +294,23 @@ mod tests {
         assert_eq!(RmwOrd::from_tsan(4), RmwOrd::AcqRel);
         assert_eq!(FenceOrd::from_tsan(0), None);
         assert_eq!(FenceOrd::from_tsan(5), Some(FenceOrd::SeqCst));
+    }
+
+    #[test]
+    fn seq_cst_orders_only_through_reads_from() {
+        // a: SeqCst RMW on x, then writes; b: earlier SeqCst RMW on y. No
+        // reads-from between them: b learns nothing of a.
+        let (mut a, mut b) = (thread(0, 5), thread(1, 7));
+        let (mut x, mut y) = (SyncClock::default(), SyncClock::default());
+        b.atomic_rmw(&mut y, RmwOrd::SeqCst);
+        a.atomic_rmw(&mut x, RmwOrd::SeqCst);
+        a.fence(FenceOrd::SeqCst);
+        b.fence(FenceOrd::SeqCst);
+        assert!(!b.happens_before(Slot::new(0), 5), "SeqCst operations on other addresses order nothing");
+        assert!(!a.happens_before(Slot::new(1), 7));
+        // Reading what a SeqCst store wrote acquires it.
+        a.atomic_store(&mut y, StoreOrd::SeqCst);
+        b.atomic_load(&y, LoadOrd::SeqCst);
+        assert!(b.happens_before(Slot::new(0), 5));
     }
 }

@@ -724,3 +724,18 @@ fn spsc_ring_races_fail_their_tests_with_both_stacks() {
         assert!(o.status.success() && !err.contains("DATA RACE") && out.contains("2 passed"), "run {i}: {out}\n{err}");
     }
 }
+
+/// SeqCst orders only through reads-from: races around std's channel and
+/// around SeqCst RMWs of other atomics are reported, as is a successful
+/// compare-exchange against a plain read; a failing one only reads.
+#[test]
+fn seq_cst_creates_happens_before_only_through_reads_from() {
+    assert_racy_with("seqcst", &["racy"], "seqcst", 3);
+}
+
+/// Peterson's lock and fence message passing with SeqCst, a channel hand
+/// over, and a plain read beside a failing compare-exchange: silent.
+#[test]
+fn seq_cst_code_that_is_correct_is_silent() {
+    assert_silent_with("seqcst", &["fixed"]);
+}

@@ -27,13 +27,13 @@ pub mod hooks;
 use std::cell::Cell as StdCell;
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use racecheck_detector::history::{Event, Frame, History};
 use racecheck_detector::options::{Options, Suppressions};
 use racecheck_detector::shadow::{self as rules, AccessKind, Cell, CELLS};
 use racecheck_detector::sync::{Effect, LoadOrd, RmwOrd, StoreOrd, SyncClock, ThreadClocks};
-use racecheck_detector::{Slot, VClock};
+use racecheck_detector::Slot;
 
 use crate::abi::{FnInfo, KeySlot, Site, NO_KEY};
 
@@ -479,8 +479,6 @@ fn check_granule(
 
 pub use syncs::remove as forget_sync;
 
-/// The global clock of SeqCst operations and fences.
-static SC: Mutex<VClock> = Mutex::new(VClock::new());
 
 /// `fork` copies only the calling thread: a runtime lock another thread
 /// held at that moment would stay locked in the child forever. So the
@@ -508,7 +506,6 @@ mod fork {
             super::thread::lock_all(&mut held);
             super::alloc::lock_all(&mut held);
             super::syncs::lock_all(&mut held);
-            held.push(Box::new(super::SC.lock().unwrap_or_else(|e| e.into_inner())));
             HELD.with(|h| *h.borrow_mut() = Some(held));
         });
     }
@@ -524,17 +521,6 @@ mod fork {
         // SAFETY: registering plain extern "C" fns, which only touch this
         // thread's TLS and the runtime's own locks.
         unsafe { libc::pthread_atfork(Some(prepare), Some(after), Some(after)) };
-    }
-}
-
-/// Run `f` with the global SeqCst clock when the operation is SeqCst, and
-/// with an empty scratch clock (no lock, no allocation) otherwise: only
-/// SeqCst operations read or write it.
-fn with_sc<R>(seq_cst: bool, f: impl FnOnce(&mut VClock) -> R) -> R {
-    if seq_cst {
-        f(&mut SC.lock().unwrap_or_else(|e| e.into_inner()))
-    } else {
-        f(&mut VClock::new())
     }
 }
 
@@ -573,10 +559,16 @@ pub enum AtomicOp {
 #[inline(always)]
 pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: impl FnMut() -> (T, bool)) -> T {
     let out = with_state(|st| {
-        let writes = !matches!(op, AtomicOp::Load(_));
-        let kind = if writes { AccessKind::AtomicWrite } else { AccessKind::AtomicRead };
-        let event = if writes { Event::AtomicWrite(pc as u64) } else { Event::AtomicRead(pc as u64) };
-        check_access(st, addr, size, kind, event);
+        let check = |st: &mut ThreadState, writes: bool| {
+            let kind = if writes { AccessKind::AtomicWrite } else { AccessKind::AtomicRead };
+            let event = if writes { Event::AtomicWrite(pc as u64) } else { Event::AtomicRead(pc as u64) };
+            check_access(st, addr, size, kind, event);
+        };
+        // A compare-exchange is checked once its outcome is known (below):
+        // one that fails only reads (Miri's `failing_rmw_is_read`).
+        if !matches!(op, AtomicOp::Cas(..)) {
+            check(st, !matches!(op, AtomicOp::Load(_)));
+        }
         if let AtomicOp::Load(ord @ (LoadOrd::Relaxed | LoadOrd::Acquire)) = op {
             match syncs::read(&st.syncs, addr, &mut st.scratch, &mut real) {
                 // The thread's clock covers the object's: a load, of either
@@ -584,7 +576,7 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
                 // and on a spin over a value that has not changed).
                 Some(syncs::Read::Covered((value, _))) => return value,
                 Some(syncs::Read::Clock((value, _), seq)) => {
-                    st.clocks.atomic_load(&st.scratch, ord, &mut VClock::new());
+                    st.clocks.atomic_load(&st.scratch, ord);
                     if ord == LoadOrd::Acquire {
                         st.syncs.covered(addr, seq);
                     }
@@ -600,7 +592,7 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
         let (value, ok) = real();
         match (op, found.var()) {
             (AtomicOp::Load(ord), Some(s)) => {
-                with_sc(ord == LoadOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, ord, sc)));
+                s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, ord));
                 if ord != LoadOrd::Relaxed {
                     st.syncs.covered(addr, s.state_after());
                 }
@@ -622,19 +614,26 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
             }
             (AtomicOp::Store(ord), Some(s)) => {
                 st.refresh();
-                let e = with_sc(ord == StoreOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_store(c, ord, sc)));
+                let e = s.with_clock(&mut st.scratch, |c| st.clocks.atomic_store(c, ord));
                 st.after(e);
             }
             (AtomicOp::Rmw(ord), Some(s)) | (AtomicOp::Cas(ord, _), Some(s)) if ok => {
+                if matches!(op, AtomicOp::Cas(..)) {
+                    // Before the release below: what it publishes must
+                    // include this write.
+                    check(st, true);
+                }
                 if ord.releases() {
                     st.refresh();
                 }
-                let e = with_sc(ord == RmwOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_rmw(c, ord, sc)));
+                let e = s.with_clock(&mut st.scratch, |c| st.clocks.atomic_rmw(c, ord));
                 st.after(e);
             }
             (AtomicOp::Cas(_, failure), Some(s)) => {
-                with_sc(failure == LoadOrd::SeqCst, |sc| s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, failure, sc)));
+                check(st, false);
+                s.with_clock(&mut st.scratch, |c| st.clocks.atomic_load(c, failure));
             }
+            (AtomicOp::Cas(..), None) => check(st, ok),
             _ => {}
         }
         value
@@ -648,7 +647,7 @@ pub fn atomic<T>(addr: usize, size: usize, op: AtomicOp, pc: usize, mut real: im
 pub fn fence(ord: racecheck_detector::sync::FenceOrd) {
     with_state(|st| {
         st.refresh();
-        let e = with_sc(ord == racecheck_detector::sync::FenceOrd::SeqCst, |sc| st.clocks.fence(ord, sc));
+        let e = st.clocks.fence(ord);
         st.after(e);
     });
 }
