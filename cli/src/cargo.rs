@@ -150,6 +150,10 @@ impl Session {
         // beside each crate changes (its rlib dependency records), a new
         // value rebuilds every crate once, so no record is stale or missing.
         rustflags.extend(["--cfg".to_string(), format!("racecheck_wrapper=\"{}\"", crate::wrapper::RECORD_VERSION)]);
+        // The runtime is linked in by the wrapper, behind cargo's back: name
+        // the build of it in the fingerprint too, so that a rebuilt runtime
+        // (a new racecheck, a changed source) relinks every program.
+        rustflags.extend(["--cfg".to_string(), format!("racecheck_runtime=\"{:016x}\"", crate::runtime::identity(&runtime))]);
         let env = vec![
             ("RUSTC_WRAPPER".to_string(), exe.into_os_string()),
             (wrapper::ENV_WRAPPER.to_string(), "1".into()),

@@ -110,3 +110,18 @@ pub fn build_in(dir: &Path, tc: &Toolchain, wraps_rs: &Path) -> Result<Vec<PathB
     }
     Ok(rlibs)
 }
+
+/// A value that changes whenever any of the runtime's rlibs is rebuilt
+/// (their paths, sizes and modification times).
+pub fn identity(rlibs: &[PathBuf]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for r in rlibs {
+        r.hash(&mut h);
+        if let Ok(m) = std::fs::metadata(r) {
+            m.len().hash(&mut h);
+            m.modified().ok().hash(&mut h);
+        }
+    }
+    h.finish()
+}

@@ -279,8 +279,11 @@ impl Engine {
         self.after(t, eff);
     }
 
-    /// Memory returned to the allocator: its shadow starts clean again.
-    pub fn free(&mut self, addr: u64, size: u64) {
+    /// Memory returned to the allocator by `t` (at `site`): a write to all
+    /// of it, checked against every earlier access; then its shadow starts
+    /// clean again.
+    pub fn free(&mut self, t: ThreadId, addr: u64, size: u64, site: u64) {
+        self.access(t, addr, size, AccessKind::Write, site);
         for (granule, _, _) in shadow::split(addr, size) {
             self.shadow.remove(&granule);
         }
@@ -440,8 +443,28 @@ mod tests {
         let a = e.spawn(MAIN);
         let b = e.spawn(MAIN);
         e.write(a, X, 64, 1);
-        e.free(X, 64);
+        e.free(a, X, 64, 3);
         e.write(b, X, 8, 2);
+        assert!(e.races.is_empty());
+    }
+
+    #[test]
+    fn a_free_is_a_write_to_the_whole_block() {
+        let mut e = engine();
+        let a = e.spawn(MAIN);
+        let b = e.spawn(MAIN);
+        // b reads one word in the middle; a frees the block unordered.
+        e.read(b, X + 24, 8, 1);
+        e.free(a, X, 64, 2);
+        assert_eq!(e.races.len(), 1);
+        assert_eq!(e.races[0].previous_thread, Some(b));
+        // Ordered by a join, the same free is no race.
+        let mut e = engine();
+        let a = e.spawn(MAIN);
+        let b = e.spawn(MAIN);
+        e.read(b, X + 24, 8, 1);
+        e.join(a, b);
+        e.free(a, X, 64, 2);
         assert!(e.races.is_empty());
     }
 

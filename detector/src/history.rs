@@ -55,6 +55,8 @@ pub enum Event {
     Alloc(u64),
     /// A new thread starts in this slot (payload: its thread id). Clears the stack.
     ThreadStart(u64),
+    /// A block freed, by the program counter that freed it.
+    Free(u64),
 }
 
 impl Event {
@@ -72,6 +74,7 @@ impl Event {
             Event::AtomicWrite(pc) => (7, pc),
             Event::Alloc(pc) => (8, pc),
             Event::ThreadStart(t) => (9, t),
+            Event::Free(pc) => (10, pc),
         };
         debug_assert!(payload >> (64 - Event::TAG_BITS) == 0, "payload too wide");
         payload << Event::TAG_BITS | tag
@@ -89,6 +92,7 @@ impl Event {
             7 => Event::AtomicWrite(p),
             8 => Event::Alloc(p),
             9 => Event::ThreadStart(p),
+            10 => Event::Free(p),
             _ => Event::Pad,
         }
     }
@@ -285,6 +289,7 @@ mod tests {
             Event::AtomicWrite(6),
             Event::Alloc(7),
             Event::ThreadStart(42),
+            Event::Free(0x5555_1234),
         ] {
             assert_eq!(Event::decode(e.encode()), e);
         }

@@ -739,3 +739,17 @@ fn seq_cst_creates_happens_before_only_through_reads_from() {
 fn seq_cst_code_that_is_correct_is_silent() {
     assert_silent_with("seqcst", &["fixed"]);
 }
+
+/// A free is a write to the whole block: a box freed after a Relaxed flag
+/// races with the read before the flag, and a Vec growing (realloc frees
+/// the old buffer) races with a write through an old element pointer.
+#[test]
+fn a_free_races_with_unordered_accesses_to_its_block() {
+    assert_racy_with("use-after-free", &["racy"], "use-after-free", 2);
+}
+
+/// The same frees ordered by Release/Acquire and by join: silent.
+#[test]
+fn ordered_frees_are_silent() {
+    assert_silent_with("use-after-free", &["fixed"]);
+}

@@ -19,6 +19,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::syncs::AddrHasher;
 use super::thread::ThreadInfo;
 use super::{forget_sync, shadow, sys, while_busy, with_state, ENABLED};
+use racecheck_detector::history::Event;
+use racecheck_detector::shadow::{AccessKind, Cell};
 
 /// A live heap block.
 #[derive(Clone)]
@@ -200,20 +202,61 @@ pub fn on_alloc(p: *mut u8, size: usize) {
         let mut pcs = [0usize; DEPTH];
         let depth = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
         let stack = depot::intern(&mut st.stacks, &pcs[..depth]);
-        shadow::clear(p as usize, size, forget_sync);
+        shadow::clear(p as usize, size, forget_atomics);
         insert(p as usize, Block { size, thread: st.info, stack });
     });
 }
 
+/// A cleared granule's sync object goes with it.
 #[inline(always)]
-pub fn on_free(p: *mut u8, size: usize) {
+fn forget_atomics(granule: usize, a: u64, b: u64) {
+    if shadow::any_atomic(a, b) {
+        forget_sync(granule);
+    }
+}
+
+/// A block is freed at `pc`: the free is a write to all of it, checked
+/// against every earlier plain access before its shadow is emptied (a free
+/// that races with a read or write of the block is reported, as TSan and
+/// Miri do); then it is forgotten.
+#[inline(always)]
+pub fn on_free(p: *mut u8, size: usize, pc: usize) {
     if p.is_null() || !ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
-    while_busy(|| {
-        shadow::clear(p as usize, size, forget_sync);
+    let checked = with_state(|st| {
+        let mut racing: Option<(usize, Cell)> = None;
+        shadow::clear(p as usize, size, |granule, a, b| {
+            forget_atomics(granule, a, b);
+            if racing.is_none() {
+                // Atomic cells are left out: std's precompiled code frees
+                // its own objects (a channel's waker context, say) after
+                // synchronising through reference counts the TSan pass
+                // never sees, so their atomics would look unordered.
+                racing = [a, b]
+                    .into_iter()
+                    .map(Cell::from_raw)
+                    .find(|&c| {
+                        !c.is_empty()
+                            && !c.is_atomic()
+                            && c.slot() != st.slot
+                            && !st.clocks.happens_before(c.slot(), c.epoch())
+                    })
+                    .map(|c| (granule, c));
+            }
+        });
+        if let Some((granule, prev)) = racing {
+            let (off, len) = prev.offset_and_size();
+            super::report::race(st, granule + off as usize, len as usize, AccessKind::Write, Event::Free(pc as u64), prev);
+        }
         remove(p as usize);
     });
+    if checked.is_none() {
+        while_busy(|| {
+            shadow::clear(p as usize, size, forget_atomics);
+            remove(p as usize);
+        });
+    }
 }
 
 /// The live block holding `addr`, with its start. Tries each start from

@@ -71,7 +71,7 @@ fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
             let s = unsafe { &*(site as usize as *const Site) };
             vec![StackFrame { function: s.func.to_string(), file: s.file.to_string(), line: s.line, column: s.col }]
         }
-        Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) => {
+        Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) | Event::Free(pc) => {
             symbolize(pc as usize).into_iter().filter(is_user).collect()
         }
         _ => vec![],
@@ -92,7 +92,7 @@ fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
 fn current_frames(st: &ThreadState, event: Event) -> Vec<StackFrame> {
     let anchor = match event {
         Event::Read(_) | Event::Write(_) => st.stack.last().map(|f| f.caller_pc as usize),
-        Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) => Some(pc as usize),
+        Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) | Event::Free(pc) => Some(pc as usize),
         _ => None,
     };
     let mut pcs = [0usize; 128];

@@ -236,7 +236,11 @@ fn chunk_at(index: usize) -> Option<*mut Chunk> {
 /// granule address of cells that held atomic accesses (their sync objects
 /// die with the memory). Large ranges drop whole shadow pages.
 #[inline(always)]
-pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
+///
+/// `visit(granule, cell0, cell1)` sees each granule that was not empty,
+/// before it is emptied (blocks of 32 KiB or more have whole pages of
+/// shadow dropped unread).
+pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, u64, u64)) {
     // The common case, every allocation and free of a small block: one
     // chunk, a few granules, usually all empty on allocation. One pass.
     let last = addr.wrapping_add(size).wrapping_sub(1);
@@ -250,28 +254,32 @@ pub fn clear(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
             // (the range does not leave it); cells are only accessed
             // atomically.
             let [c0, c1] = unsafe { &*(chunk.add((first + g) * CELLS) as *const [AtomicU64; CELLS]) };
-            clear_granule(c0, c1, granule, &mut on_atomic);
+            clear_granule(c0, c1, granule, &mut visit);
             granule += GRANULE as usize;
         }
         return;
     }
-    clear_range(addr, size, on_atomic);
+    clear_range(addr, size, visit);
 }
 
 /// Empty one granule's cells (`c0`, `c1`), if they are not empty already.
 #[inline(always)]
-fn clear_granule(c0: &AtomicU64, c1: &AtomicU64, granule: usize, on_atomic: &mut impl FnMut(usize)) {
+fn clear_granule(c0: &AtomicU64, c1: &AtomicU64, granule: usize, visit: &mut impl FnMut(usize, u64, u64)) {
     let (a, b) = (c0.load(Relaxed), c1.load(Relaxed));
     // Freshly allocated memory has empty cells: two loads.
     if a | b == 0 {
         return;
     }
+    visit(granule, a, b);
     c0.store(0, Relaxed);
     c1.store(0, Relaxed);
-    // Either cell's atomic bit.
-    if Cell::from_raw(a | b).is_atomic() {
-        on_atomic(granule);
-    }
+}
+
+/// Does either raw cell hold an atomic access (so a sync object may live
+/// at its granule)?
+#[inline(always)]
+pub fn any_atomic(a: u64, b: u64) -> bool {
+    Cell::from_raw(a | b).is_atomic()
 }
 
 /// Blocks up to this size take [`clear`]'s short path.
@@ -279,7 +287,7 @@ const SMALL: usize = 256;
 
 /// [`clear`] for any range: chunk by chunk, whole pages dropped.
 #[inline(never)]
-fn clear_range(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
+fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, u64, u64)) {
     let end = addr.saturating_add(size);
     let mut at = addr & !(GRANULE as usize - 1);
     while at < end {
@@ -298,7 +306,7 @@ fn clear_range(addr: usize, size: usize, mut on_atomic: impl FnMut(usize)) {
                 for g in first..last + 1 {
                     // SAFETY: g < GRANULES_PER_CHUNK, within the chunk.
                     let [c0, c1] = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
-                    clear_granule(c0, c1, (index << CHUNK_LOG) | (g << 3), &mut on_atomic);
+                    clear_granule(c0, c1, (index << CHUNK_LOG) | (g << 3), &mut visit);
                 }
             }
         }

@@ -246,7 +246,7 @@ macro_rules! wrap {
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(p: *mut u8, size: usize, align: usize) {
                 super::called("dealloc");
-                super::alloc::on_free(p, size);
+                super::alloc::on_free(p, size, crate::sys::caller_pc());
                 // SAFETY: forwarding the allocator call unchanged.
                 unsafe { real(p, size, align) };
             }
@@ -261,12 +261,14 @@ macro_rules! wrap {
             #[export_name = concat!("__wrap_", $sym)]
             fn wrapper(p: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
                 super::called("realloc");
+                // The old block is freed (a write to all of it, checked
+                // before anyone can get its memory back), the new one
+                // allocated, even when it stays in place.
+                super::alloc::on_free(p, old, crate::sys::caller_pc());
                 // SAFETY: forwarding the allocator call unchanged.
                 let q = unsafe { real(p, old, align, new) };
-                if !q.is_null() {
-                    super::alloc::on_free(p, old);
-                    super::alloc::on_alloc(q, new);
-                }
+                // A failed realloc leaves the old block live.
+                super::alloc::on_alloc(if q.is_null() { p } else { q }, if q.is_null() { old } else { new });
                 q
             }
         }

@@ -307,14 +307,41 @@ extern "C" fn trampoline(p: *mut c_void) -> *mut c_void {
         // A stack handed down from an exited thread starts clean.
         let (lo, hi) = sys::stack_bounds();
         if hi > lo {
-            shadow::clear(lo, hi - lo, |_| {});
+            shadow::clear(lo, hi - lo, |_, _, _| {});
         }
         set_state(start_thread(&spawn.clock.clock, spawn.info));
         drop(spawn);
     });
+    // The thread's end is published by a thread-local destructor registered
+    // now, before the start routine registers any: destructors run last
+    // registered first, so this one runs after all the others. Until then
+    // the thread is alive to the runtime, and what its other thread-local
+    // destructors do is checked and synchronises (an `Arc` dropped there
+    // releases to whoever frees it last).
+    let at_exit = FINISH.try_with(|f| f.armed.set(true)).is_ok();
     let ret = start(arg);
-    with_state(finish_thread);
+    if !at_exit {
+        with_state(finish_thread);
+    }
     ret
+}
+
+/// Publishes the end of a thread the trampoline started, as its last
+/// thread-local destructor.
+struct Finish {
+    armed: std::cell::Cell<bool>,
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        if self.armed.get() {
+            with_state(finish_thread);
+        }
+    }
+}
+
+thread_local! {
+    static FINISH: Finish = const { Finish { armed: std::cell::Cell::new(false) } };
 }
 
 /// # Safety
