@@ -18,6 +18,7 @@ mod runtime {
         pub fn __racecheck_enter(f: &'static FnInfo, caller_pc: usize, key: KeySlot) -> bool;
         pub fn __racecheck_exit(test_fn: bool) -> bool;
         pub fn __racecheck_access(addr: usize, size: usize, write: bool, site: &'static Site, key: KeySlot);
+        pub fn __racecheck_test_end() -> bool;
     }
 
     extern "C" {
@@ -30,6 +31,7 @@ mod runtime {
     const _: abi::EnterFn = |f, pc, key| unsafe { __racecheck_enter(f, pc, key) };
     const _: abi::ExitFn = |t| unsafe { __racecheck_exit(t) };
     const _: abi::AccessFn = |a, s, w, site, key| unsafe { __racecheck_access(a, s, w, site, key) };
+    const _: abi::TestEndFn = || unsafe { __racecheck_test_end() };
 
     std::thread_local! {
         /// This thread's key for the inline check (`abi::KeySlot`): the
@@ -92,6 +94,28 @@ pub fn enter_test(f: &'static FnInfo) -> FrameGuard {
     });
     #[cfg(not(racecheck))]
     enter(f)
+}
+
+/// Fails the running test, when dropped at the end of an `async` test's
+/// body, if a race was found during it (an async body has no frame).
+pub struct TestEnd(());
+
+/// The guard an annotated `#[tokio::test] async fn` (or any async test)
+/// holds for its whole body.
+#[inline(always)]
+pub fn test_end() -> TestEnd {
+    TestEnd(())
+}
+
+impl Drop for TestEnd {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: a call into the runtime with its declared signature.
+        #[cfg(racecheck)]
+        if unsafe { runtime::__racecheck_test_end() } && !std::thread::panicking() {
+            fail_test();
+        }
+    }
 }
 
 impl Drop for FrameGuard {

@@ -45,6 +45,9 @@ pub type ExitFn = fn(bool) -> bool;
 /// `__racecheck_access(addr, size, write, site, key)`: a plain access that
 /// the inline check did not rule out.
 pub type AccessFn = fn(usize, usize, bool, &'static Site, KeySlot);
+/// `__racecheck_test_end()`: an async test's body completed. Whether the
+/// caller should fail the test now (a race was found during it).
+pub type TestEndFn = fn() -> bool;
 
 /// The return address of the function that called the current function's
 /// caller. Must be inlined into a function compiled with frame pointers

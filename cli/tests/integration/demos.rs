@@ -500,7 +500,8 @@ fn workspace_runs_aggregate_every_test_binary() {
     assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
     let binaries = err.matches("racecheck: running ").count();
     assert!(binaries >= 10, "{err}");
-    let summary = format!("found 5 data race(s) in 3 of {binaries} test binaries: many_tests, spsc_ring, testcrate");
+    let summary =
+        format!("found 6 data race(s) in 4 of {binaries} test binaries: async_test, many_tests, spsc_ring, testcrate");
     assert!(err.contains(&summary), "{err}");
     assert!(err.contains("race detected during test testcrate: tests::racy_bumps"), "{err}");
     assert!(err.contains("race detected during test many_tests: generated::t1234"), "{err}");
@@ -752,4 +753,18 @@ fn a_free_races_with_unordered_accesses_to_its_block() {
 #[test]
 fn ordered_frees_are_silent() {
     assert_silent_with("use-after-free", &["fixed"]);
+}
+
+/// An annotated `#[tokio::test] async fn` has no frame, yet it fails when
+/// its body completes if a race was found during it (here in a thread it
+/// started, against a runtime worker); its ordered twin passes.
+#[test]
+fn async_tests_fail_when_their_body_completes() {
+    let (code, out, err) = cli(&["test", "-p", "async-test"]);
+    assert_eq!(code, Some(RACES_FOUND), "{out}\n{err}");
+    assert!(out.contains("test tests::racy_tasks ... FAILED"), "{out}");
+    assert!(out.contains("test tests::ordered_tasks ... ok"), "{out}");
+    assert!(out.contains("race detected during execution of test"), "{out}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+    assert!(err.contains("Previous write at ") && err.contains("'tokio-runtime-worker'"), "{err}");
 }

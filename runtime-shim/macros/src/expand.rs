@@ -115,6 +115,9 @@ enum Frame {
     Plain,
     /// A `#[test]` (or `#[tokio::test]`, …) function's own frame.
     Test,
+    /// An `async` test (`#[tokio::test] async fn`): no frame, but a guard
+    /// that fails the test when its body completes.
+    AsyncTest,
 }
 
 /// A frame keeps the user's body in a block of its own after the guard
@@ -123,7 +126,7 @@ enum Frame {
 /// never wrote (and `-D warnings` builds would fail). Allowed on the function,
 /// so closures inside it are covered too.
 fn allow_frame_braces(attrs: &mut Vec<syn::Attribute>, frame: Frame) {
-    if frame != Frame::None {
+    if matches!(frame, Frame::Plain | Frame::Test | Frame::AsyncTest) {
         attrs.push(parse_quote!(#[allow(unused_braces)]));
     }
 }
@@ -172,11 +175,15 @@ impl Instrumenter<'_> {
             return;
         }
         let name = join(prefix, &f.sig.ident.to_string());
+        let is_test = f.attrs.iter().any(is_test_attr);
         let frame = match f.sig.asyncness {
+            // `#[tokio::test] async fn`: no frame, but the test still fails
+            // when its body completes.
+            Some(_) if is_test => Frame::AsyncTest,
             Some(_) => Frame::None,
             // A test's own frame: a race found during the test fails it
             // when the test returns.
-            None if f.attrs.iter().any(is_test_attr) => Frame::Test,
+            None if is_test => Frame::Test,
             None => Frame::Plain,
         };
         allow_frame_braces(&mut f.attrs, frame);
@@ -246,6 +253,14 @@ impl Instrumenter<'_> {
         self.names.pop();
         let enter = match frame {
             Frame::None => return,
+            Frame::AsyncTest => {
+                let inner = Block { brace_token: block.brace_token, stmts: std::mem::take(&mut block.stmts) };
+                block.stmts = vec![
+                    parse_quote!(let __racecheck_test_end = ::racecheck::__rt::test_end();),
+                    Stmt::Expr(Expr::Block(syn::ExprBlock { attrs: vec![], label: None, block: inner }), None),
+                ];
+                return;
+            }
             Frame::Plain => quote!(enter),
             Frame::Test => quote!(enter_test),
         };

@@ -27,3 +27,10 @@ pub fn __racecheck_access(addr: usize, size: usize, write: bool, site: &'static 
     super::access(addr, size, write, site, key)
 }
 const _: abi::AccessFn = __racecheck_access;
+
+/// An async test's body completed.
+#[no_mangle]
+pub fn __racecheck_test_end() -> bool {
+    super::test_end()
+}
+const _: abi::TestEndFn = __racecheck_test_end;

@@ -349,6 +349,16 @@ pub fn exit(test_fn: bool) -> bool {
     .unwrap_or(false)
 }
 
+/// An async test's body completed (it has no frame): whether to fail the
+/// test now, as a `#[test]` frame does when left. Its thread runs the test
+/// (`block_on` polls the test's future on it).
+pub fn test_end() -> bool {
+    with_state(|st| {
+        st.info.pending_test_races.load(Relaxed) > 0 && st.info.pending_test_races.swap(0, Relaxed) > 0
+    })
+    .unwrap_or(false)
+}
+
 /// A plain access from annotated code, after the inline fast path
 /// (`__rt::seen_in_this_epoch` in the hooks' crate) said it may be new.
 #[inline(never)]

@@ -20,7 +20,7 @@ mod tests {
                             static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
                                 func: concat!(module_path!(), "::", "helper"),
                                 file: "/src/lib.rs",
-                                line: 5u32,
+                                line: 7u32,
                                 col: 18u32,
                             };
                             &__RACECHECK_SITE
@@ -45,5 +45,9 @@ mod tests {
         }
     }
     #[tokio::test]
-    async fn in_a_runtime() {}
+    #[allow(unused_braces)]
+    async fn in_a_runtime() {
+        let __racecheck_test_end = ::racecheck::__rt::test_end();
+        {}
+    }
 }
