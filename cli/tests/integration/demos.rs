@@ -768,3 +768,47 @@ fn async_tests_fail_when_their_body_completes() {
     assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
     assert!(err.contains("Previous write at ") && err.contains("'tokio-runtime-worker'"), "{err}");
 }
+
+/// Every `racecheck` command in the README's console examples, run where
+/// the README runs it: in testdata/ when it says so, in a crate that uses
+/// racecheck (testdata/testcrate) for "from your crate". Each shows a race
+/// (exit 66). Left out: commands with placeholders, the bench suite's own
+/// (long release builds), and the set-up commands (run by `.ci/run`).
+#[test]
+fn readme_commands_work_where_the_readme_runs_them() {
+    let readme = std::fs::read_to_string(testdata().parent().unwrap().join("README.md")).unwrap();
+    let mut in_console = false;
+    let mut commands = vec![];
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_console = line == "```console";
+            continue;
+        }
+        if let Some(cmd) = line.strip_prefix("$ ").filter(|_| in_console) {
+            let (cmd, comment) = cmd.split_once('#').map(|(c, k)| (c.trim(), k.trim())).unwrap_or((cmd.trim(), ""));
+            let skip = !cmd.contains("racecheck")
+                || cmd.starts_with("cargo run")
+                || cmd.contains("--bench")
+                || ["ARGS", "NAME", "…"].iter().any(|p| cmd.contains(p));
+            if !skip {
+                commands.push((cmd.to_string(), comment.to_string()));
+            }
+        }
+    }
+    assert!(commands.len() >= 4, "{commands:?}");
+    let bins = std::path::Path::new(env!("CARGO_BIN_EXE_racecheck")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bins.display(), std::env::var("PATH").unwrap_or_default());
+    for (cmd, comment) in commands {
+        let (dir, cmd) = match cmd.strip_prefix("cd testdata && ") {
+            Some(rest) => (testdata(), rest.to_string()),
+            None if comment.contains("in testdata/") => (testdata(), cmd),
+            None => (testdata().join("testcrate"), cmd),
+        };
+        let mut c = Command::new("sh");
+        c.args(["-c", &cmd]).current_dir(&dir).env("PATH", &path).env_remove("RACECHECK_OPTIONS");
+        let o = run(c);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(RACES_FOUND), "`{cmd}` in {}: {err}", dir.display());
+        assert!(err.contains("WARNING: DATA RACE") || String::from_utf8_lossy(&o.stdout).contains("::error"), "`{cmd}`: {err}");
+    }
+}
