@@ -60,12 +60,35 @@ impl Wraps {
     pub fn link_args(&self) -> Vec<String> {
         let mut v: Vec<String> = ["pthread_create", "pthread_join", "sigaction", "signal"]
             .iter()
+            .chain(LIBC_SYNC)
             .map(|s| format!("-Wl,--wrap={s}"))
             .collect();
         v.extend(self.symbols.iter().map(|(_, s)| format!("-Wl,--wrap={s}")));
         v
     }
 }
+
+/// libc's synchronisation called directly, wrapped by the runtime's
+/// `pthread_sync` (each needs its `__wrap_` there, or programs that call it
+/// fail to link).
+pub const LIBC_SYNC: &[&str] = &[
+    "pthread_mutex_lock",
+    "pthread_mutex_trylock",
+    "pthread_mutex_unlock",
+    "pthread_rwlock_rdlock",
+    "pthread_rwlock_tryrdlock",
+    "pthread_rwlock_wrlock",
+    "pthread_rwlock_trywrlock",
+    "pthread_rwlock_unlock",
+    "pthread_spin_lock",
+    "pthread_spin_trylock",
+    "pthread_spin_unlock",
+    "sem_wait",
+    "sem_trywait",
+    "sem_post",
+    "pthread_cond_wait",
+    "pthread_cond_timedwait",
+];
 
 /// The libstd rlib of `sysroot` for `target`.
 pub fn find_libstd(sysroot: &Path, target: &str) -> Option<PathBuf> {

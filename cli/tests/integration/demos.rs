@@ -812,3 +812,12 @@ fn readme_commands_work_where_the_readme_runs_them() {
         assert!(err.contains("WARNING: DATA RACE") || String::from_utf8_lossy(&o.stdout).contains("::error"), "`{cmd}`: {err}");
     }
 }
+
+/// libc's locks, condition variables and semaphores called directly order
+/// what they protect (`ffi-sync fixed`, silent); two different mutexes
+/// around one counter, and a semaphore posted before the write, do not.
+#[test]
+fn libc_synchronisation_called_directly() {
+    assert_silent_with("ffi-sync", &["fixed"]);
+    assert_racy_with("ffi-sync", &["racy"], "ffi-sync", 2);
+}

@@ -1,0 +1,168 @@
+//! libc's locks, condition variables and semaphores called directly, as C
+//! libraries and FFI code do: racecheck sees their happens-before as
+//! ThreadSanitizer's interceptors do.
+//!
+//! `ffi-sync fixed`: a pthread mutex around a counter, a condition variable
+//! handing over a value, an rwlock's writer and readers, a spinlock, and a
+//! semaphore posted after a write. Silent.
+//! `ffi-sync racy`: two threads each take a different mutex around the same
+//! counter, and a semaphore posted before the write it should publish. Two
+//! races.
+use racecheck::race_check;
+use std::cell::UnsafeCell;
+use std::thread;
+use std::time::Duration;
+
+/// Shared state with libc synchronisation objects beside it.
+struct Shared {
+    mutex: [UnsafeCell<libc::pthread_mutex_t>; 2],
+    cond: UnsafeCell<libc::pthread_cond_t>,
+    rwlock: UnsafeCell<libc::pthread_rwlock_t>,
+    spin: UnsafeCell<libc::pthread_spinlock_t>,
+    sem: UnsafeCell<libc::sem_t>,
+    value: UnsafeCell<u64>,
+    /// Only under the spinlock.
+    spun: UnsafeCell<u64>,
+    ready: UnsafeCell<bool>,
+}
+
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn new() -> Box<Shared> {
+        let s = Box::new(Shared {
+            mutex: [UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER), UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER)],
+            cond: UnsafeCell::new(libc::PTHREAD_COND_INITIALIZER),
+            rwlock: UnsafeCell::new(libc::PTHREAD_RWLOCK_INITIALIZER),
+            spin: UnsafeCell::new(0),
+            // SAFETY: sem_t is plain data; sem_init below sets it up.
+            sem: UnsafeCell::new(unsafe { std::mem::zeroed() }),
+            value: UnsafeCell::new(0),
+            spun: UnsafeCell::new(0),
+            ready: UnsafeCell::new(false),
+        });
+        // SAFETY: both objects live in the box, which outlives every use.
+        unsafe {
+            libc::pthread_spin_init(s.spin.get(), libc::PTHREAD_PROCESS_PRIVATE);
+            libc::sem_init(s.sem.get(), 0, 0);
+        }
+        s
+    }
+}
+
+#[race_check]
+mod scenarios {
+    use super::*;
+
+    /// Each of `threads` adds 1000 under mutex `pick(i)`.
+    pub fn mutex_counter(s: &Shared, pick: fn(usize) -> usize) -> u64 {
+        thread::scope(|sc| {
+            for i in 0..2 {
+                sc.spawn(move || {
+                    for _ in 0..1000 {
+                        let m = s.mutex[pick(i)].get();
+                        unsafe {
+                            libc::pthread_mutex_lock(m);
+                            *s.value.get() += 1;
+                            libc::pthread_mutex_unlock(m);
+                        }
+                    }
+                });
+            }
+        });
+        unsafe { *s.value.get() }
+    }
+
+    pub fn cond_hand_over(s: &Shared) {
+        thread::scope(|sc| {
+            sc.spawn(|| unsafe {
+                let (m, c) = (s.mutex[0].get(), s.cond.get());
+                libc::pthread_mutex_lock(m);
+                while !*s.ready.get() {
+                    libc::pthread_cond_wait(c, m);
+                }
+                libc::pthread_mutex_unlock(m);
+                assert_eq!(*s.value.get(), 42);
+            });
+            thread::sleep(Duration::from_millis(20));
+            let (m, c) = (s.mutex[0].get(), s.cond.get());
+            unsafe {
+                *s.value.get() = 42;
+                libc::pthread_mutex_lock(m);
+                *s.ready.get() = true;
+                libc::pthread_cond_signal(c);
+                libc::pthread_mutex_unlock(m);
+            }
+        });
+    }
+
+    pub fn rwlock_and_spinlock(s: &Shared) {
+        thread::scope(|sc| {
+            sc.spawn(|| unsafe {
+                let rw = s.rwlock.get();
+                libc::pthread_rwlock_wrlock(rw);
+                *s.value.get() += 1;
+                libc::pthread_rwlock_unlock(rw);
+            });
+            sc.spawn(|| unsafe {
+                thread::sleep(Duration::from_millis(20));
+                let rw = s.rwlock.get();
+                libc::pthread_rwlock_rdlock(rw);
+                let _ = *s.value.get();
+                libc::pthread_rwlock_unlock(rw);
+            });
+            for _ in 0..2 {
+                sc.spawn(|| unsafe {
+                    let spin = s.spin.get();
+                    for _ in 0..100 {
+                        libc::pthread_spin_lock(spin);
+                        *s.spun.get() += 1;
+                        libc::pthread_spin_unlock(spin);
+                    }
+                });
+            }
+        });
+    }
+
+    /// A writer posts the semaphore after (or, `post_first`, before) its
+    /// write; the reader waits, then reads.
+    pub fn semaphore(s: &Shared, post_first: bool) {
+        thread::scope(|sc| {
+            sc.spawn(move || unsafe {
+                let sem = s.sem.get();
+                if post_first {
+                    libc::sem_post(sem);
+                }
+                *s.value.get() = 7;
+                if !post_first {
+                    libc::sem_post(sem);
+                }
+            });
+            unsafe {
+                libc::sem_wait(s.sem.get());
+                if post_first {
+                    // Only so the report reads the same every run.
+                    thread::sleep(Duration::from_millis(50));
+                }
+                let _ = *s.value.get();
+            }
+        });
+    }
+}
+
+fn main() {
+    let s = Shared::new();
+    match std::env::args().nth(1).as_deref() {
+        Some("fixed") => {
+            assert_eq!(scenarios::mutex_counter(&s, |_| 0), 2000);
+            scenarios::cond_hand_over(&s);
+            scenarios::rwlock_and_spinlock(&s);
+            scenarios::semaphore(&s, false);
+        }
+        Some("racy") => {
+            scenarios::mutex_counter(&s, |i| i);
+            scenarios::semaphore(&s, true);
+        }
+        _ => eprintln!("usage: ffi-sync racy|fixed"),
+    }
+}
