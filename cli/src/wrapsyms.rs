@@ -88,6 +88,8 @@ pub const LIBC_SYNC: &[&str] = &[
     "sem_post",
     "pthread_cond_wait",
     "pthread_cond_timedwait",
+    // Not synchronisation, but interposed the same way (`mappings`).
+    "munmap",
 ];
 
 /// The libstd rlib of `sysroot` for `target`.

@@ -12,7 +12,8 @@
 //! * linker wraps (`--wrap`, added by the CLI): pthread creation and join
 //!   ([`thread`]), the global allocator ([`alloc`]), std's precompiled slow
 //!   paths ([`stdwrap`]), and libc's locks, condition variables and
-//!   semaphores called directly ([`pthread_sync`]).
+//!   semaphores called directly ([`pthread_sync`]), `munmap`
+//!   ([`mappings`]).
 //!
 //! Hot state lives in a per-thread [`ThreadState`] reached through one
 //! const-initialised thread-local. Every hook first checks the thread's
@@ -40,6 +41,7 @@ use crate::abi::{FnInfo, KeySlot, Site, NO_KEY};
 
 pub mod alloc;
 pub mod atomics;
+pub mod mappings;
 pub mod pthread_sync;
 mod report;
 pub mod shadow;

@@ -3,8 +3,9 @@
 //! ThreadSanitizer's interceptors do.
 //!
 //! `ffi-sync fixed`: a pthread mutex around a counter, a condition variable
-//! handing over a value, an rwlock's writer and readers, a spinlock, and a
-//! semaphore posted after a write. Silent.
+//! handing over a value, an rwlock's writer and readers, a spinlock, a
+//! semaphore posted after a write, and a page unmapped by one thread and
+//! mapped again at the same address by another. Silent.
 //! `ffi-sync racy`: two threads each take a different mutex around the same
 //! counter, and a semaphore posted before the write it should publish. Two
 //! races.
@@ -124,6 +125,39 @@ mod scenarios {
         });
     }
 
+    /// A thread writes a word of a fresh mapping and unmaps it; later, with
+    /// nothing ordering the two, the main thread maps a new page at the
+    /// same address and writes there: different memory, no race (the
+    /// unmapped range's shadow is emptied with it).
+    pub fn mapping_reused() {
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        static ADDR: AtomicUsize = AtomicUsize::new(0);
+        const LEN: usize = 4096;
+        let map = |hint: usize, flags: i32| unsafe {
+            libc::mmap(hint as *mut libc::c_void, LEN, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags, -1, 0)
+        };
+        let t = thread::spawn(move || {
+            let p = map(0, 0) as *mut u64;
+            unsafe {
+                *p = 1;
+                libc::munmap(p.cast(), LEN);
+            }
+            // Relaxed: tells where, orders nothing.
+            ADDR.store(p as usize, Relaxed);
+        });
+        let mut at = 0;
+        while at == 0 {
+            at = ADDR.load(Relaxed);
+        }
+        let q = map(at, libc::MAP_FIXED_NOREPLACE) as *mut u64;
+        assert_eq!(q as usize, at, "the address was taken again");
+        unsafe {
+            *q = 2;
+            libc::munmap(q.cast(), LEN);
+        }
+        t.join().unwrap();
+    }
+
     /// A writer posts the semaphore after (or, `post_first`, before) its
     /// write; the reader waits, then reads.
     pub fn semaphore(s: &Shared, post_first: bool) {
@@ -158,6 +192,7 @@ fn main() {
             scenarios::cond_hand_over(&s);
             scenarios::rwlock_and_spinlock(&s);
             scenarios::semaphore(&s, false);
+            scenarios::mapping_reused();
         }
         Some("racy") => {
             scenarios::mutex_counter(&s, |i| i);
