@@ -41,7 +41,8 @@ const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
 /// 4: nothing is stripped (`-Cstrip=none`).
 /// 5: the hooks' crate is built without shrink-wrapping.
 /// 6: the runtime is prebuilt per toolchain and linked into every final artifact.
-pub const RECORD_VERSION: u32 = 6;
+/// 7: crates built without debug info get `-Cdebuginfo=limited`.
+pub const RECORD_VERSION: u32 = 7;
 
 /// What the wrapper needs to know about one rustc invocation.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -98,8 +99,10 @@ impl Invocation {
             return (extra, false);
         }
         extra.extend(["-Cpasses=tsan", "-Cllvm-args=-tsan-instrument-func-entry-exit=false"].map(String::from));
+        // Limited, not line tables only: those name inlined functions
+        // without their paths (`{closure#0}`, `transfer`), in release builds.
         if !self.has_debuginfo {
-            extra.push("-Cdebuginfo=line-tables-only".to_string());
+            extra.push("-Cdebuginfo=limited".to_string());
         }
         // Cargo's release profile strips debuginfo from binaries that were
         // built without it: that would take the line tables just added, and

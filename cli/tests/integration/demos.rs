@@ -821,3 +821,30 @@ fn libc_synchronisation_called_directly() {
     assert_silent_with("ffi-sync", &["fixed"]);
     assert_racy_with("ffi-sync", &["racy"], "ffi-sync", 2);
 }
+
+/// `--release` reports name every frame by its path and keep the callers,
+/// as debug ones do: the ring's race reads exactly as in the debug snapshot.
+#[test]
+fn release_reports_read_as_debug_ones() {
+    let (code, _, err) = cli(&["test", "--release", "-p", "spsc-ring", "racy_10k"]);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
+    let report = normalise(&err);
+    let expected = std::fs::read_to_string(testdata().join("spsc-ring/expected.stderr")).unwrap();
+    let sep = "==================\n";
+    let first = expected.split(sep).nth(1).expect("a report");
+    // The allocation stack keeps 12 return addresses: in the debug build
+    // non-user frames take more of them, so it shows fewer callers.
+    let without_location = |r: &str| -> String {
+        let mut out = vec![];
+        let mut skipping = false;
+        for line in r.lines() {
+            skipping = (skipping || line.starts_with("Location is")) && !line.is_empty();
+            if !skipping {
+                out.push(line);
+            }
+        }
+        out.join("\n")
+    };
+    assert!(report.contains("Location is heap block of size 512"), "{report}");
+    assert_eq!(without_location(&report), without_location(&format!("{sep}{first}{sep}Found 1 data race(s)\n")));
+}
