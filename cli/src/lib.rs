@@ -428,7 +428,11 @@ fn test(mut a: TestArgs) -> Result<i32, Error> {
         for t in &tests {
             eprintln!("racecheck: built {} ({})", t.name, t.executable.display());
         }
-        eprintln!("racecheck: built {} test binaries with race detection; not running them (--no-run)", tests.len());
+        eprintln!(
+            "racecheck: built {} test {} with race detection; not running them (--no-run)",
+            tests.len(),
+            if tests.len() == 1 { "binary" } else { "binaries" }
+        );
         return Ok(exit_codes::OK);
     }
     let (mut races, mut racy, mut racy_tests, mut failed, mut crashed) = (0u64, vec![], vec![], vec![], vec![]);
