@@ -67,11 +67,7 @@ enum FrameKind {
 #[cfg_attr(not(racecheck), inline(always))]
 pub fn enter(f: &'static FnInfo) -> FrameGuard {
     #[cfg(racecheck)]
-    // SAFETY: a call into the runtime with its declared signature.
-    return FrameGuard(match unsafe { runtime::__racecheck_enter(f, crate::abi::grandcaller_pc(), runtime::key_slot()) } {
-        true => FrameKind::Plain,
-        false => FrameKind::NotPushed,
-    });
+    return push_frame(f, FrameKind::Plain);
     #[cfg(not(racecheck))]
     {
         #[cfg(feature = "__record")]
@@ -87,13 +83,19 @@ pub fn enter(f: &'static FnInfo) -> FrameGuard {
 #[cfg_attr(not(racecheck), inline(always))]
 pub fn enter_test(f: &'static FnInfo) -> FrameGuard {
     #[cfg(racecheck)]
-    // SAFETY: a call into the runtime with its declared signature.
-    return FrameGuard(match unsafe { runtime::__racecheck_enter(f, crate::abi::grandcaller_pc(), runtime::key_slot()) } {
-        true => FrameKind::Test,
-        false => FrameKind::NotPushed,
-    });
+    return push_frame(f, FrameKind::Test);
     #[cfg(not(racecheck))]
     enter(f)
+}
+
+/// The body of [`enter`] and [`enter_test`], inlined into each: the return
+/// address it reads through rbp is that of the function that called them.
+#[cfg(racecheck)]
+#[inline(always)]
+fn push_frame(f: &'static FnInfo, kind: FrameKind) -> FrameGuard {
+    // SAFETY: a call into the runtime with its declared signature.
+    let pushed = unsafe { runtime::__racecheck_enter(f, crate::abi::grandcaller_pc(), runtime::key_slot()) };
+    FrameGuard(if pushed { kind } else { FrameKind::NotPushed })
 }
 
 /// Fails the running test, when dropped at the end of an `async` test's
