@@ -55,11 +55,23 @@ impl Shared {
 mod scenarios {
     use super::*;
 
-    /// Each of `threads` adds 1000 under mutex `pick(i)`.
+    /// Each of two threads adds 1000 under mutex `pick(i)`. The second
+    /// starts once the first is done (told by a Relaxed flag, which orders
+    /// nothing, and a pause for it to exit), so a report reads the same
+    /// every run.
     pub fn mutex_counter(s: &Shared, pick: fn(usize) -> usize) -> u64 {
+        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        let first_done = AtomicBool::new(false);
         thread::scope(|sc| {
             for i in 0..2 {
+                let first_done = &first_done;
                 sc.spawn(move || {
+                    if i == 1 {
+                        while !first_done.load(Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                        thread::sleep(Duration::from_millis(50));
+                    }
                     for _ in 0..1000 {
                         let m = s.mutex[pick(i)].get();
                         unsafe {
@@ -68,6 +80,7 @@ mod scenarios {
                             libc::pthread_mutex_unlock(m);
                         }
                     }
+                    first_done.store(true, Relaxed);
                 });
             }
         });
