@@ -55,11 +55,11 @@ impl Shared {
 mod scenarios {
     use super::*;
 
-    /// Each of two threads adds 1000 under mutex `pick(i)`. The second
+    /// Each of two threads adds `rounds` times under mutex `pick(i)`. The second
     /// starts once the first is done (told by a Relaxed flag, which orders
     /// nothing, and a pause for it to exit), so a report reads the same
     /// every run.
-    pub fn mutex_counter(s: &Shared, pick: fn(usize) -> usize) -> u64 {
+    pub fn mutex_counter(s: &Shared, pick: fn(usize) -> usize, rounds: u64) -> u64 {
         use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
         let first_done = AtomicBool::new(false);
         thread::scope(|sc| {
@@ -72,7 +72,7 @@ mod scenarios {
                         }
                         thread::sleep(Duration::from_millis(50));
                     }
-                    for _ in 0..1000 {
+                    for _ in 0..rounds {
                         let m = s.mutex[pick(i)].get();
                         unsafe {
                             libc::pthread_mutex_lock(m);
@@ -201,14 +201,14 @@ fn main() {
     let s = Shared::new();
     match std::env::args().nth(1).as_deref() {
         Some("fixed") => {
-            assert_eq!(scenarios::mutex_counter(&s, |_| 0), 2000);
+            assert_eq!(scenarios::mutex_counter(&s, |_| 0, 1000), 2000);
             scenarios::cond_hand_over(&s);
             scenarios::rwlock_and_spinlock(&s);
             scenarios::semaphore(&s, false);
             scenarios::mapping_reused();
         }
         Some("racy") => {
-            scenarios::mutex_counter(&s, |i| i);
+            scenarios::mutex_counter(&s, |i| i, 1);
             scenarios::semaphore(&s, true);
         }
         _ => eprintln!("usage: ffi-sync racy|fixed"),
