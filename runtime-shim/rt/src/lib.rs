@@ -348,19 +348,23 @@ pub fn exit(test_fn: bool) -> bool {
         (test_fn || st.stack.is_empty())
             && st.info.pending_test_races.load(Relaxed) > 0
             && (test_fn || st.info.live_descendants.load(Acquire) == 0)
-            && st.info.pending_test_races.swap(0, Relaxed) > 0
+            && take_pending_races(st)
     })
     .unwrap_or(false)
+}
+
+/// Whether races found during this thread's test have not failed it yet;
+/// they count as failed from now on.
+fn take_pending_races(st: &ThreadState) -> bool {
+    st.info.pending_test_races.swap(0, Relaxed) > 0
 }
 
 /// An async test's body completed (it has no frame): whether to fail the
 /// test now, as a `#[test]` frame does when left. Its thread runs the test
 /// (`block_on` polls the test's future on it).
 pub fn test_end() -> bool {
-    with_state(|st| {
-        st.info.pending_test_races.load(Relaxed) > 0 && st.info.pending_test_races.swap(0, Relaxed) > 0
-    })
-    .unwrap_or(false)
+    // A plain load first, as in `exit`: the swap is a locked instruction.
+    with_state(|st| st.info.pending_test_races.load(Relaxed) > 0 && take_pending_races(st)).unwrap_or(false)
 }
 
 /// A plain access from annotated code, after the inline fast path

@@ -13,65 +13,45 @@ use std::ffi::c_int;
 
 use super::{acquire, release, with_state};
 
-/// After a successful acquisition (`rc == 0`) of the object at `addr`.
-fn acquired(rc: c_int, addr: usize) -> c_int {
+/// Around an acquisition of the object at `addr`: acquire it once `real`
+/// succeeded (returned 0).
+fn acquiring(addr: usize, real: impl FnOnce() -> c_int) -> c_int {
+    let rc = real();
     if rc == 0 {
         with_state(|st| acquire(st, addr));
     }
     rc
 }
 
-/// Before releasing the object at `addr`.
-fn releasing(addr: usize) {
+/// Around a release of the object at `addr`: release into it first.
+fn releasing(addr: usize, real: impl FnOnce() -> c_int) -> c_int {
     with_state(|st| release(st, addr));
+    real()
 }
 
-macro_rules! acquire_wrap {
-    ($($name:ident($ty:ty)),* $(,)?) => {$(
-        #[allow(clashing_extern_declarations)]
-        extern "C" {
-            #[link_name = concat!("__real_", stringify!($name))]
-            fn real(p: *mut $ty) -> c_int;
-        }
-        /// # Safety
-        /// Same contract as the libc function.
-        #[export_name = concat!("__wrap_", stringify!($name))]
-        pub unsafe extern "C" fn $name(p: *mut $ty) -> c_int {
-            // SAFETY: forwarding the caller's argument unchanged.
-            acquired(unsafe { real(p) }, p as usize)
-        }
-    )*};
-}
-
-macro_rules! release_wrap {
-    ($($name:ident($ty:ty)),* $(,)?) => {$(
-        #[allow(clashing_extern_declarations)]
-        extern "C" {
-            #[link_name = concat!("__real_", stringify!($name))]
-            fn real(p: *mut $ty) -> c_int;
-        }
-        /// # Safety
-        /// Same contract as the libc function.
-        #[export_name = concat!("__wrap_", stringify!($name))]
-        pub unsafe extern "C" fn $name(p: *mut $ty) -> c_int {
-            releasing(p as usize);
-            // SAFETY: forwarding the caller's argument unchanged.
-            unsafe { real(p) }
-        }
-    )*};
-}
-
-// One module per wrapper, so each has its own `real`.
-macro_rules! each {
-    ($kind:ident: $($name:ident($ty:ty)),* $(,)?) => {$(
+/// `__wrap_NAME` for each `NAME(TYPE)`, in a module of its own (each has
+/// its own `__real_NAME`), calling it through `$around` (`acquiring` or
+/// `releasing`).
+macro_rules! wrap {
+    ($around:ident: $($name:ident($ty:ty)),* $(,)?) => {$(
         pub mod $name {
             use super::*;
-            $kind!($name($ty));
+            extern "C" {
+                #[link_name = concat!("__real_", stringify!($name))]
+                fn real(p: *mut $ty) -> c_int;
+            }
+            /// # Safety
+            /// Same contract as the libc function.
+            #[export_name = concat!("__wrap_", stringify!($name))]
+            pub unsafe extern "C" fn $name(p: *mut $ty) -> c_int {
+                // SAFETY: forwarding the caller's argument unchanged.
+                $around(p as usize, || unsafe { real(p) })
+            }
         }
     )*};
 }
 
-each!(acquire_wrap:
+wrap!(acquiring:
     pthread_mutex_lock(libc::pthread_mutex_t),
     pthread_mutex_trylock(libc::pthread_mutex_t),
     pthread_rwlock_rdlock(libc::pthread_rwlock_t),
@@ -84,7 +64,7 @@ each!(acquire_wrap:
     sem_trywait(libc::sem_t),
 );
 
-each!(release_wrap:
+wrap!(releasing:
     pthread_mutex_unlock(libc::pthread_mutex_t),
     pthread_rwlock_unlock(libc::pthread_rwlock_t),
     pthread_spin_unlock(libc::pthread_spinlock_t),
@@ -107,9 +87,8 @@ pub mod cond {
     /// Same contract as `pthread_cond_wait`.
     #[no_mangle]
     pub unsafe extern "C" fn __wrap_pthread_cond_wait(c: *mut libc::pthread_cond_t, m: *mut libc::pthread_mutex_t) -> c_int {
-        releasing(m as usize);
         // SAFETY: forwarding the caller's arguments unchanged.
-        let rc = unsafe { __real_pthread_cond_wait(c, m) };
+        let rc = releasing(m as usize, || unsafe { __real_pthread_cond_wait(c, m) });
         // The mutex is held again on return, whatever the result.
         with_state(|st| acquire(st, m as usize));
         rc
@@ -123,9 +102,8 @@ pub mod cond {
         m: *mut libc::pthread_mutex_t,
         t: *const libc::timespec,
     ) -> c_int {
-        releasing(m as usize);
         // SAFETY: forwarding the caller's arguments unchanged.
-        let rc = unsafe { __real_pthread_cond_timedwait(c, m, t) };
+        let rc = releasing(m as usize, || unsafe { __real_pthread_cond_timedwait(c, m, t) });
         with_state(|st| acquire(st, m as usize));
         rc
     }
