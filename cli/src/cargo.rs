@@ -106,15 +106,50 @@ pub struct Session {
     /// Send the programs' stdout to stderr (stdout is for machine output).
     pub quiet_stdout: bool,
     env: Vec<(String, OsString)>,
+    /// Deep mode, and its scope.
+    pub deep: Option<wrapper::Deep>,
+}
+
+/// Does `tc` accept deep mode's flags? Compiles an empty crate with them.
+fn probe_deep(tc: &Toolchain) -> Result<(), Error> {
+    let mut cmd = Command::new(rustc());
+    cmd.args(wrapper::DEEP_FLAGS)
+        .args(["--crate-type", "lib", "--crate-name", "racecheck_probe", "--emit", "metadata", "--target", &tc.host])
+        .arg("--out-dir")
+        .arg(std::env::temp_dir())
+        .arg("-")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .stdin(Stdio::null());
+    let out = cmd.output().map_err(|source| Error::Spawn { program: "rustc".into(), source })?;
+    let _ = std::fs::remove_file(std::env::temp_dir().join("libracecheck_probe.rmeta"));
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let detail = stderr.lines().find(|l| l.starts_with("error")).unwrap_or("it failed").trim().to_string();
+    Err(Error::DeepUnsupported { release: tc.release.clone(), host: tc.host.clone(), detail })
 }
 
 impl Session {
-    pub fn new(manifest_path: Option<&Path>) -> Result<Session, Error> {
+    /// `deep`: deep mode and which crates it instruments (`None`: annotated
+    /// mode).
+    pub fn new(manifest_path: Option<&Path>, deep: Option<wrapper::Deep>) -> Result<Session, Error> {
         let ws = workspace(manifest_path)?;
-        if !ws.uses_racecheck {
+        if !ws.uses_racecheck && deep.is_none() {
             return Err(Error::NoDependency { root: ws.root });
         }
         let tc = toolchain()?;
+        if let Some(scope) = deep {
+            probe_deep(&tc)?;
+            let what = match scope {
+                wrapper::Deep::Workspace => "the workspace's crates",
+                wrapper::Deep::All => "every crate but racecheck's own",
+            };
+            eprintln!(
+                "racecheck: deep mode: every load and store of {what} is checked, instrumented by rustc's ThreadSanitizer \
+                 pass, an unstable feature turned on (RUSTC_BOOTSTRAP=1) only in the compiler processes racecheck starts"
+            );
+        }
         let wraps = match wrapsyms::find_libstd(&tc.sysroot, &tc.host) {
             Some(libstd) => wrapsyms::discover(&libstd, &tc.release)?,
             None => wrapsyms::Wraps {
@@ -125,7 +160,11 @@ impl Session {
         for w in &wraps.warnings {
             eprintln!("racecheck: warning: {w}");
         }
-        let target_dir = ws.target_dir.join("racecheck");
+        // Each mode builds in its own directory: switching does not rebuild.
+        let target_dir = match deep {
+            None => ws.target_dir.join("racecheck"),
+            Some(scope) => ws.target_dir.join("racecheck").join(format!("deep-{}", scope.as_str())),
+        };
         std::fs::create_dir_all(&target_dir).map_err(|source| Error::Write { path: target_dir.clone(), source })?;
         let cache = crate::runtime::cache_root().join(&tc.key);
         std::fs::create_dir_all(&cache).map_err(|source| Error::Write { path: cache.clone(), source })?;
@@ -154,7 +193,7 @@ impl Session {
         // the build of it in the fingerprint too, so that a rebuilt runtime
         // (a new racecheck, a changed source) relinks every program.
         rustflags.extend(["--cfg".to_string(), format!("racecheck_runtime=\"{:016x}\"", crate::runtime::identity(&runtime))]);
-        let env = vec![
+        let mut env = vec![
             ("RUSTC_WRAPPER".to_string(), exe.into_os_string()),
             (wrapper::ENV_WRAPPER.to_string(), "1".into()),
             (wrapper::ENV_INNER.to_string(), std::env::var_os("RUSTC_WRAPPER").unwrap_or_default()),
@@ -165,9 +204,13 @@ impl Session {
             ),
             ("CARGO_ENCODED_RUSTFLAGS".to_string(), rustflags.join("\x1f").into()),
         ];
+        if let Some(scope) = deep {
+            env.push((wrapper::ENV_DEEP.to_string(), scope.as_str().into()));
+            env.push((wrapper::ENV_DEEP_ROOT.to_string(), ws.root.clone().into_os_string()));
+        }
         let json_path = target_dir.join(format!("races-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&json_path);
-        Ok(Session { host: tc.host, target_dir, report_dir, root: ws.root, json_path, quiet_stdout: false, env })
+        Ok(Session { host: tc.host, target_dir, report_dir, root: ws.root, json_path, quiet_stdout: false, env, deep })
     }
 
     /// `cargo <subcommand> --target <host> --target-dir <ours> <args>` with

@@ -31,6 +31,12 @@ pub enum Error {
     Runtime { source_dir: PathBuf, detail: String },
     #[error("failed to write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "deep mode needs rustc's ThreadSanitizer instrumentation, which rustc {release} ({host}) refused: {detail}\n\
+         Use rustc 1.95 or later, or a current nightly, on x86_64 Linux (`rustup toolchain install stable`), \
+         or run without --deep (annotated mode needs only #[race_check])"
+    )]
+    DeepUnsupported { release: String, host: String, detail: String },
 }
 
 impl Error {
@@ -47,6 +53,7 @@ impl Error {
             Error::Toolchain(_) => exit_codes::SETUP_FAILED,
             Error::Runtime { .. } => exit_codes::SETUP_FAILED,
             Error::Write { .. } => exit_codes::SETUP_FAILED,
+            Error::DeepUnsupported { .. } => exit_codes::SETUP_FAILED,
         }
     }
 

@@ -48,7 +48,7 @@ struct Cli {
 enum Cmd {
     /// Build a binary with race detection and run it: racecheck run [--bin NAME] [-- ARGS]
     Run(RunArgs),
-    /// Build the tests with race detection and run them: racecheck test [CARGO TEST ARGS] [-- HARNESS ARGS]
+    /// Build the tests with race detection and run them: racecheck test [--deep[=all]] [CARGO TEST ARGS] [-- HARNESS ARGS]
     Test(TestArgs),
 }
 
@@ -95,6 +95,11 @@ struct RunArgs {
     /// Do not activate the `default` feature
     #[arg(long)]
     no_default_features: bool,
+    /// Deep mode: the compiler instruments every load and store, no
+    /// #[race_check] needed: of the workspace's crates, or (=all) of every crate
+    #[arg(long, value_name = "SCOPE", num_args = 0..=1, require_equals = true, default_missing_value = "workspace",
+          value_parser = ["workspace", "all"])]
+    deep: Option<String>,
     /// Arguments for the program
     #[arg(last = true)]
     args: Vec<String>,
@@ -201,7 +206,8 @@ fn emit(output: &OutputArgs, session: &cargo::Session) -> Result<(), Error> {
 
 fn run(a: RunArgs) -> Result<i32, Error> {
     let races_code = race_exit_code()?;
-    let mut session = cargo::Session::new(a.manifest_path.as_deref())?;
+    let deep = a.deep.as_deref().and_then(wrapper::Deep::parse);
+    let mut session = cargo::Session::new(a.manifest_path.as_deref(), deep)?;
     session.quiet_stdout = a.output.format != formats::Format::Text && a.output.output_file.is_none();
     let mut cargo_args = vec![];
     if let Some(m) = &a.manifest_path {
@@ -241,7 +247,7 @@ fn run(a: RunArgs) -> Result<i32, Error> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| bin.package_dir.clone());
     let outcome = session.execute(&bin.executable, &a.args, &cwd, false)?;
     emit(&a.output, &session)?;
-    if !outcome.ran_annotated && outcome.status.signal().is_none() {
+    if !outcome.ran_annotated && outcome.status.signal().is_none() && deep.is_none() {
         warn_nothing_checked(&bin.name);
     }
     let crashed = outcome.status.signal().inspect(|&sig| {
@@ -288,6 +294,8 @@ struct TestPlan {
     no_run: bool,
     /// `--target-dir`.
     target_dir: Option<PathBuf>,
+    /// `--deep` / `--deep=all`.
+    deep: Option<wrapper::Deep>,
 }
 
 /// The option of `options` closest to a mistyped `given`, if close enough.
@@ -316,7 +324,8 @@ fn split_test_args(args: &[String]) -> Result<TestPlan, Error> {
         Some(i) => (&args[..i], args[i + 1..].to_vec()),
         None => (args, vec![]),
     };
-    let mut plan = TestPlan { cargo_args: vec![], harness: vec![], manifest: None, no_run: false, target_dir: None };
+    let mut plan =
+        TestPlan { cargo_args: vec![], harness: vec![], manifest: None, no_run: false, target_dir: None, deep: None };
     let mut filters = vec![];
     let mut i = 0;
     while i < before.len() {
@@ -347,6 +356,10 @@ fn split_test_args(args: &[String]) -> Result<TestPlan, Error> {
             plan.cargo_args.extend([key.to_string(), value]);
         } else if key == "--no-run" {
             plan.no_run = true;
+        } else if key == "--deep" {
+            plan.deep = Some(wrapper::Deep::parse(inline.unwrap_or("")).ok_or_else(|| {
+                Error::Usage(format!("invalid value `{}` for `--deep`: expected `--deep` (the workspace's crates) or `--deep=all`", inline.unwrap_or("")))
+            })?);
         } else if key == "--doc" {
             return Err(Error::Usage(
                 "doctests cannot be checked: rustdoc compiles them, not racecheck; run them with `cargo test --doc`".into(),
@@ -356,7 +369,7 @@ fn split_test_args(args: &[String]) -> Result<TestPlan, Error> {
         } else if FLAG_OPTIONS.contains(&key) || (key.starts_with("-Z") && key.len() > 2) {
             plan.cargo_args.push(a.clone());
         } else if a.starts_with('-') {
-            let hint = closest(key, &[VALUE_OPTIONS, FLAG_OPTIONS, &["--doc"]].concat())
+            let hint = closest(key, &[VALUE_OPTIONS, FLAG_OPTIONS, &["--doc", "--deep"]].concat())
                 .map(|o| format!(" (did you mean `{o}`?)"))
                 .unwrap_or_default();
             return Err(Error::Usage(format!(
@@ -411,12 +424,12 @@ fn take_output_args(args: &mut Vec<String>, output: &mut OutputArgs) -> Result<(
 fn test(mut a: TestArgs) -> Result<i32, Error> {
     let races_code = race_exit_code()?;
     take_output_args(&mut a.args, &mut a.output)?;
-    let TestPlan { mut cargo_args, harness, manifest, no_run, target_dir } = split_test_args(&a.args)?;
+    let TestPlan { mut cargo_args, harness, manifest, no_run, target_dir, deep } = split_test_args(&a.args)?;
     if let Some(dir) = target_dir {
         // Read by `cargo metadata`, which tells the session where to build.
         std::env::set_var("CARGO_TARGET_DIR", dir);
     }
-    let mut session = cargo::Session::new(manifest.as_deref())?;
+    let mut session = cargo::Session::new(manifest.as_deref(), deep)?;
     session.quiet_stdout = a.output.format != formats::Format::Text && a.output.output_file.is_none();
     cargo_args.push("--no-run".into());
     let artifacts = session.build("test", &cargo_args)?;
@@ -454,7 +467,7 @@ fn test(mut a: TestArgs) -> Result<i32, Error> {
         }
     }
     emit(&a.output, &session)?;
-    if !ran_annotated && !tests.is_empty() {
+    if !ran_annotated && !tests.is_empty() && deep.is_none() {
         warn_nothing_checked(&format!("{} test binaries", tests.len()));
     }
     if races > 0 {
@@ -526,5 +539,17 @@ mod tests {
         assert!(split_test_args(&s(&["-p"])).unwrap_err().to_string().contains("`-p` needs a value"));
         // Anything after `--` is the harness's business.
         assert!(split_test_args(&s(&["--", "--relase"])).is_ok());
+        assert!(split_test_args(&s(&["--deep=some"])).unwrap_err().to_string().contains("--deep=all"));
+        assert!(split_test_args(&s(&["--dep"])).unwrap_err().to_string().contains("did you mean `--deep`?"));
+    }
+
+    #[test]
+    fn deep_mode_takes_its_scope_inline_only() {
+        assert_eq!(split_test_args(&s(&["--deep"])).unwrap().deep, Some(wrapper::Deep::Workspace));
+        assert_eq!(split_test_args(&s(&["--deep=all"])).unwrap().deep, Some(wrapper::Deep::All));
+        // A word after `--deep` is a test name filter, as for cargo.
+        let plan = split_test_args(&s(&["--deep", "all"])).unwrap();
+        assert_eq!((plan.deep, plan.harness), (Some(wrapper::Deep::Workspace), s(&["all"])));
+        assert_eq!(split_test_args(&s(&["--", "--deep"])).unwrap().deep, None);
     }
 }

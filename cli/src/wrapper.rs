@@ -31,6 +31,48 @@ pub const ENV_RUNTIME: &str = "__RACECHECK_RUNTIME";
 pub const ENV_INNER: &str = "__RACECHECK_INNER_WRAPPER";
 /// Tells `#[race_check]` to instrument, in the compiler's environment.
 pub const ENV_INSTRUMENT: &str = "__RACECHECK_INSTRUMENT";
+/// Deep mode: `workspace` or `all` (see [`Deep`]).
+pub const ENV_DEEP: &str = "__RACECHECK_DEEP";
+/// Deep mode's workspace root: crates whose manifest is under it are the
+/// workspace's own.
+pub const ENV_DEEP_ROOT: &str = "__RACECHECK_DEEP_ROOT";
+
+/// Which crates deep mode instruments with the compiler's ThreadSanitizer
+/// pass (every load and store, entry and exit).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Deep {
+    /// The workspace's own crates (the default of `--deep`).
+    Workspace,
+    /// Every crate of the graph but racecheck's own (`--deep=all`).
+    All,
+}
+
+impl Deep {
+    pub fn parse(s: &str) -> Option<Deep> {
+        match s {
+            "" | "workspace" => Some(Deep::Workspace),
+            "all" => Some(Deep::All),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Deep::Workspace => "workspace",
+            Deep::All => "all",
+        }
+    }
+}
+
+/// rustc's ThreadSanitizer instrumentation of every load, store, function
+/// entry and exit, with racecheck's runtime in place of LLVM's
+/// (`-Zexternal-clangrt`), and std precompiled without it (the ABI check
+/// would refuse the mix). Unstable flags: the CLI sets `RUSTC_BOOTSTRAP=1`
+/// for the compiler processes it starts in deep mode, and only those.
+/// No shared generics: a crate instantiates every generic it uses (std's
+/// `Vec::push` included) instead of calling an uninstrumented copy upstream.
+pub const DEEP_FLAGS: &[&str] =
+    &["-Zsanitizer=thread", "-Zexternal-clangrt", "-Cunsafe-allow-abi-mismatch=sanitizer", "-Zshare-generics=no"];
 
 /// Crates of the user's graph that are part of racecheck: never instrumented.
 const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
@@ -42,7 +84,8 @@ const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
 /// 5: the hooks' crate is built without shrink-wrapping.
 /// 6: the runtime is prebuilt per toolchain and linked into every final artifact.
 /// 7: crates built without debug info get `-Cdebuginfo=limited`.
-pub const RECORD_VERSION: u32 = 7;
+/// 8: deep mode.
+pub const RECORD_VERSION: u32 = 8;
 
 /// What the wrapper needs to know about one rustc invocation.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -80,8 +123,10 @@ impl Invocation {
     }
 
     /// Extra compiler arguments, and whether the macro should instrument.
-    /// `runtime`: the runtime's rlibs, linked into final artifacts.
-    pub fn extra_args(&self, link_args: &[String], runtime: &[String]) -> (Vec<String>, bool) {
+    /// `runtime`: the runtime's rlibs, linked into final artifacts. `deep`:
+    /// `None` in annotated mode, else whether this crate is one deep mode
+    /// instruments.
+    pub fn extra_args(&self, link_args: &[String], runtime: &[String], deep: Option<bool>) -> (Vec<String>, bool) {
         let Some(name) = self.crate_name.as_deref() else { return (vec![], false) };
         let host_only = !self.has_target
             || name == "build_script_build"
@@ -98,7 +143,16 @@ impl Invocation {
             extra.push("-Cllvm-args=-enable-shrink-wrap=false".to_string());
             return (extra, false);
         }
-        extra.extend(["-Cpasses=tsan", "-Cllvm-args=-tsan-instrument-func-entry-exit=false"].map(String::from));
+        match deep {
+            Some(true) => extra.extend(DEEP_FLAGS.iter().map(|f| f.to_string())),
+            // Atomics only (every mode): the pass without the attribute that
+            // asks for plain accesses; `#[race_check]` gives frames.
+            _ => extra.extend(["-Cpasses=tsan", "-Cllvm-args=-tsan-instrument-func-entry-exit=false"].map(String::from)),
+        }
+        if deep == Some(false) {
+            // May be linked with deep crates either way round.
+            extra.push("-Cunsafe-allow-abi-mismatch=sanitizer".to_string());
+        }
         // Limited, not line tables only: those name inlined functions
         // without their paths (`{closure#0}`, `transfer`), in release builds.
         if !self.has_debuginfo {
@@ -131,7 +185,9 @@ impl Invocation {
             }
             extra.extend(dirs);
         }
-        (extra, true)
+        // In deep mode the compiler sees every access: `#[race_check]` adds
+        // no second set of hooks.
+        (extra, deep.is_none())
     }
 }
 
@@ -146,7 +202,19 @@ pub fn run(args: Vec<OsString>) -> ! {
         std::env::var(var).map(|s| s.split('\x1f').filter(|a| !a.is_empty()).map(String::from).collect()).unwrap_or_default()
     };
     let invocation = Invocation::parse(&rest);
-    let (extra, instrument) = invocation.extra_args(&list(ENV_LINK_ARGS), &list(ENV_RUNTIME));
+    // Cargo names the crate it compiles in `CARGO_CRATE_NAME`; a build
+    // script probing the compiler (proc-macro2, anyhow…) calls it too, and
+    // must see the plain toolchain: with the bootstrap switch on, those
+    // conclude they may use nightly features, and the real build fails.
+    let by_cargo = invocation.crate_name.is_some() && std::env::var("CARGO_CRATE_NAME").ok() == invocation.crate_name;
+    let deep = std::env::var(ENV_DEEP).ok().and_then(|d| Deep::parse(&d)).filter(|_| by_cargo).map(|scope| {
+        scope == Deep::All || {
+            let root = std::env::var_os(ENV_DEEP_ROOT).map(std::path::PathBuf::from);
+            let dir = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from);
+            matches!((root, dir), (Some(r), Some(d)) if d.starts_with(&r))
+        }
+    });
+    let (extra, instrument) = invocation.extra_args(&list(ENV_LINK_ARGS), &list(ENV_RUNTIME), deep);
     let mut cmd = match std::env::var_os(ENV_INNER).filter(|w| !w.is_empty()) {
         Some(inner) => {
             let mut c = Command::new(inner);
@@ -156,6 +224,9 @@ pub fn run(args: Vec<OsString>) -> ! {
         None => Command::new(&rustc),
     };
     cmd.args(&args[2..]).args(&extra);
+    if deep.is_some() && extra.iter().any(|a| a.starts_with("-Z") || a.starts_with("-Cunsafe")) {
+        cmd.env("RUSTC_BOOTSTRAP", "1");
+    }
     if instrument {
         cmd.env(ENV_INSTRUMENT, "1");
     } else {
@@ -177,7 +248,7 @@ mod tests {
     #[test]
     fn target_crates_are_instrumented() {
         let i = inv("--crate-name demo --edition=2021 src/main.rs --crate-type bin --target x86_64-unknown-linux-gnu -C debuginfo=2");
-        let (extra, instrument) = i.extra_args(&["-Wl,--wrap=pthread_create".into()], &["/rt/librt-1.rlib".into()]);
+        let (extra, instrument) = i.extra_args(&["-Wl,--wrap=pthread_create".into()], &["/rt/librt-1.rlib".into()], None);
         assert!(instrument);
         assert!(extra.contains(&"-Cpasses=tsan".to_string()));
         assert!(extra.contains(&"-Clink-arg=-Wl,--wrap=pthread_create".to_string()));
@@ -193,19 +264,38 @@ mod tests {
             "--crate-name build_script_build --crate-type bin --target x86_64-unknown-linux-gnu",
             "--crate-name racecheck_macros --crate-type proc-macro --target x86_64-unknown-linux-gnu",
         ] {
-            assert_eq!(inv(args).extra_args(&[], &[]), (vec![], false), "{args}");
+            assert_eq!(inv(args).extra_args(&[], &[], None), (vec![], false), "{args}");
+            assert_eq!(inv(args).extra_args(&[], &[], Some(true)), (vec![], false), "{args}");
         }
-        let (extra, instrument) = inv("--crate-name racecheck --crate-type lib --target x").extra_args(&[], &[]);
+        let (extra, instrument) = inv("--crate-name racecheck --crate-type lib --target x").extra_args(&[], &[], Some(true));
         assert!(!instrument);
         assert!(extra.contains(&"-Copt-level=3".to_string()));
         assert!(extra.contains(&"-Cllvm-args=-enable-shrink-wrap=false".to_string()));
         assert!(!extra.contains(&"-Cpasses=tsan".to_string()));
+        assert!(!extra.iter().any(|a| a.starts_with("-Zsanitizer")), "racecheck's own crates are never instrumented");
+    }
+
+    #[test]
+    fn deep_crates_get_the_compilers_instrumentation_and_no_macro_hooks() {
+        let i = inv("--crate-name app --crate-type lib --target x86_64-unknown-linux-gnu");
+        let (extra, instrument) = i.extra_args(&[], &[], Some(true));
+        assert!(!instrument, "#[race_check] adds nothing in deep mode");
+        for f in DEEP_FLAGS {
+            assert!(extra.contains(&f.to_string()), "{f}");
+        }
+        assert!(!extra.contains(&"-Cpasses=tsan".to_string()), "the sanitizer runs the pass once");
+        assert!(!extra.iter().any(|a| a.contains("instrument-func-entry-exit")), "entry and exit give the stacks");
+        // A dependency outside the workspace: atomics only, as in annotated mode.
+        let (extra, instrument) = i.extra_args(&[], &[], Some(false));
+        assert!(!instrument);
+        assert!(extra.contains(&"-Cpasses=tsan".to_string()));
+        assert!(!extra.iter().any(|a| a.starts_with("-Zsanitizer")));
     }
 
     #[test]
     fn every_final_artifact_links_the_runtime_whether_or_not_it_uses_racecheck() {
         let has = |args: &str| {
-            let extra = inv(args).extra_args(&["W".into()], &["/rt/librt.rlib".into()]).0;
+            let extra = inv(args).extra_args(&["W".into()], &["/rt/librt.rlib".into()], None).0;
             (extra.contains(&"-Clink-arg=W".to_string()), extra.contains(&"-lstatic:+verbatim=librt.rlib".to_string()))
         };
         assert_eq!(has("--crate-name l --crate-type lib --target x"), (false, false));

@@ -37,6 +37,17 @@ pub struct Frame {
     pub caller_pc: u64,
 }
 
+impl Frame {
+    /// The `func` of a frame known only by its return address: a function
+    /// instrumented by the compiler (deep mode), entered with one
+    /// [`Event::Call`].
+    pub const CALL: u64 = 0;
+
+    pub fn call(caller_pc: u64) -> Frame {
+        Frame { func: Frame::CALL, caller_pc }
+    }
+}
+
 /// A decoded history event. Payloads are at most 60 bits.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum Event {
@@ -57,6 +68,13 @@ pub enum Event {
     ThreadStart(u64),
     /// A block freed, by the program counter that freed it.
     Free(u64),
+    /// Plain accesses known by program counter only (deep mode: the
+    /// compiler's instrumentation of every load and store).
+    PcRead(u64),
+    PcWrite(u64),
+    /// Entering a compiled-in frame (deep mode), by the return address
+    /// into its caller: one event, for a frame whose `func` is [`Frame::CALL`].
+    Call(u64),
 }
 
 impl Event {
@@ -75,6 +93,9 @@ impl Event {
             Event::Alloc(pc) => (8, pc),
             Event::ThreadStart(t) => (9, t),
             Event::Free(pc) => (10, pc),
+            Event::PcRead(pc) => (11, pc),
+            Event::PcWrite(pc) => (12, pc),
+            Event::Call(pc) => (13, pc),
         };
         debug_assert!(payload >> (64 - Event::TAG_BITS) == 0, "payload too wide");
         payload << Event::TAG_BITS | tag
@@ -93,6 +114,9 @@ impl Event {
             8 => Event::Alloc(p),
             9 => Event::ThreadStart(p),
             10 => Event::Free(p),
+            11 => Event::PcRead(p),
+            12 => Event::PcWrite(p),
+            13 => Event::Call(p),
             _ => Event::Pad,
         }
     }
@@ -171,6 +195,12 @@ impl History {
         self.pos.store(p + 2, Release);
     }
 
+    /// Append the entry of a compiled-in frame ([`Frame::call`]): one event.
+    #[inline]
+    pub fn push_call(&self, caller_pc: u64, stack: &[Frame]) {
+        self.push(Event::Call(caller_pc), stack);
+    }
+
     /// Take back the entry of `frame` if it was the last thing pushed, so
     /// that a frame left without doing anything leaves no trace: a thread
     /// spinning on an annotated `try_pop` would otherwise fill its history
@@ -183,6 +213,16 @@ impl History {
         let p = self.pos.load(Relaxed);
         let mask = self.capacity() - 1;
         let at = |p: Epoch| Event::decode(self.events[(p & mask) as usize].load(Relaxed));
+        if frame.func == Frame::CALL {
+            // One event. Were it the first of a part, that part's snapshot
+            // holds the stack before it, and the next push there takes a
+            // new one.
+            if p < 2 || at(p - 1) != Event::Call(frame.caller_pc) {
+                return false;
+            }
+            self.pos.store(p - 1, Release);
+            return true;
+        }
         if p < 3 || at(p - 2) != Event::Enter(frame.func) || at(p - 1) != Event::EnterPc(frame.caller_pc) {
             return false;
         }
@@ -233,6 +273,7 @@ impl History {
                     stack.push(Frame { func, caller_pc });
                     p += 1;
                 }
+                Event::Call(pc) => stack.push(Frame::call(pc)),
                 Event::Exit => {
                     stack.pop();
                 }
@@ -290,6 +331,9 @@ mod tests {
             Event::Alloc(7),
             Event::ThreadStart(42),
             Event::Free(0x5555_1234),
+            Event::PcRead(0x5555_0001),
+            Event::PcWrite(0x5555_0002),
+            Event::Call(0x5555_0003),
         ] {
             assert_eq!(Event::decode(e.encode()), e);
         }
@@ -347,6 +391,27 @@ mod tests {
         o.enter(3);
         o.access(6);
         assert!(!o.h.retract_enter(*o.stack.last().unwrap()));
+    }
+
+    #[test]
+    fn compiled_in_frames_replay_and_empty_ones_are_taken_back() {
+        let mut o = Owner::new(11);
+        o.enter(1);
+        o.h.push_call(0x100, &o.stack);
+        o.stack.push(Frame::call(0x100));
+        let e = o.h.push(Event::PcWrite(0x105), &o.stack);
+        // An empty call frame, many times the capacity: no trace.
+        for _ in 0..10_000 {
+            o.h.push_call(0x200, &o.stack);
+            assert!(o.h.retract_enter(Frame::call(0x200)));
+        }
+        let r = o.h.replay(e).expect("restorable");
+        assert_eq!(r.event, Event::PcWrite(0x105));
+        assert_eq!(r.stack, vec![Frame { func: 1, caller_pc: 10 }, Frame::call(0x100)]);
+        // A call frame with an access in it stays.
+        o.h.push_call(0x300, &o.stack);
+        o.h.push(Event::PcRead(0x301), &o.stack);
+        assert!(!o.h.retract_enter(Frame::call(0x300)));
     }
 
     #[test]

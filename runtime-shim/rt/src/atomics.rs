@@ -7,9 +7,10 @@
 //! compare-exchange is a load with the failure ordering. `mo` values: 0
 //! relaxed, 1 consume, 2 acquire, 3 release, 4 acq_rel, 5 seq_cst.
 //!
-//! Not here, because stable rustc never asks for them: 128-bit atomics,
-//! `fetch_min`/`fetch_max` (LLVM leaves them uninstrumented), the plain
-//! `__tsan_read*`/`__tsan_write*` accesses.
+//! Not here, because rustc never asks for them: 128-bit atomics,
+//! `fetch_min`/`fetch_max` (LLVM leaves them uninstrumented). The plain
+//! accesses, memory intrinsics and frames of deep mode are in
+//! [`super::memory`].
 
 use std::sync::atomic::{self, Ordering};
 
@@ -157,17 +158,3 @@ pub extern "C" fn __tsan_atomic_thread_fence(mo: i32) {
 /// A compiler fence orders nothing between threads.
 #[no_mangle]
 pub extern "C" fn __tsan_atomic_signal_fence(_mo: i32) {}
-
-/// The runtime initialises itself lazily; the module constructor of the
-/// `tsan-module` pass may call this any number of times.
-#[no_mangle]
-pub extern "C" fn __tsan_init() {}
-
-/// Entry/exit instrumentation is switched off by the CLI
-/// (`-tsan-instrument-func-entry-exit=false`); frames come from
-/// `#[race_check]`. These exist so a build that turns it back on still links.
-#[no_mangle]
-pub extern "C" fn __tsan_func_entry(_pc: *mut std::ffi::c_void) {}
-
-#[no_mangle]
-pub extern "C" fn __tsan_func_exit() {}

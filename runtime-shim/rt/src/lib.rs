@@ -7,8 +7,11 @@
 //!
 //! * [`hooks`]: the calls that code expanded by `#[race_check]` makes
 //!   (frames and plain accesses), through the `extern` interface in `abi`;
-//! * [`atomics`]: the `__tsan_*` ABI that LLVM's ThreadSanitizer pass emits
-//!   in every instrumented crate;
+//! * [`atomics`]: the `__tsan_atomic*` ABI that LLVM's ThreadSanitizer pass
+//!   emits in every instrumented crate;
+//! * [`memory`]: the rest of the `__tsan_*` ABI, which rustc's ThreadSanitizer
+//!   instrumentation emits in deep mode: every load and store, the memory
+//!   intrinsics, and function entry and exit;
 //! * linker wraps (`--wrap`, added by the CLI): pthread creation and join
 //!   ([`thread`]), the global allocator ([`alloc`]), std's precompiled slow
 //!   paths ([`stdwrap`]), and libc's locks, condition variables and
@@ -42,6 +45,7 @@ use crate::abi::{FnInfo, KeySlot, Site, NO_KEY};
 pub mod alloc;
 pub mod atomics;
 pub mod mappings;
+pub mod memory;
 pub mod pthread_sync;
 mod report;
 pub mod shadow;
@@ -387,6 +391,45 @@ pub fn access(addr: usize, size: usize, write: bool, site: &'static Site, key: K
     with_state(|st| {
         st.note_key_slot(key);
         check_access(st, addr, size, kind, event)
+    });
+}
+
+/// A plain access found by the compiler's instrumentation (deep mode), by
+/// the instruction before `pc`.
+#[inline(always)]
+pub fn deep_access(addr: usize, size: usize, write: bool, pc: usize) {
+    if size == 0 || (!write && symbolize::is_read_only(addr, size)) {
+        return;
+    }
+    let (kind, event) =
+        if write { (AccessKind::Write, Event::PcWrite(pc as u64)) } else { (AccessKind::Read, Event::PcRead(pc as u64)) };
+    with_state(|st| check_access(st, addr, size, kind, event));
+}
+
+/// An instrumented function is entered (deep mode); `caller_pc` is its
+/// return address.
+#[inline(always)]
+pub fn call_enter(caller_pc: usize) {
+    with_state(|st| {
+        st.history.push_call(caller_pc as u64, &st.stack);
+        st.stack.push(Frame::call(caller_pc as u64));
+    });
+}
+
+/// The innermost instrumented function is left. As for an annotated frame,
+/// an empty one is taken back (see [`exit`]). A deep frame never fails the
+/// test: the compiler's calls cannot unwind.
+#[inline(always)]
+pub fn call_exit() {
+    with_state(|st| {
+        let Some(top) = st.stack.pop() else { return };
+        let published = st.clocks.clock.get(st.slot);
+        if published + 1 < st.history.pos() && st.history.retract_enter(top) {
+            return;
+        }
+        st.stack.push(top);
+        st.history.push(Event::Exit, &st.stack);
+        st.stack.pop();
     });
 }
 

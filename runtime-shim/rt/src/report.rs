@@ -64,6 +64,7 @@ fn thread_ref(info: &ThreadInfo) -> ThreadRef {
 
 /// The frames of an event and the frame stack it happened in.
 fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
+    let callers = || stack.iter().rev().flat_map(|f| symbolize(f.caller_pc as usize));
     let mut frames = match event {
         Event::Read(site) | Event::Write(site) => {
             // SAFETY: these payloads are addresses of `&'static Site`s, taken
@@ -74,10 +75,36 @@ fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
         Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) | Event::Free(pc) => {
             symbolize(pc as usize).into_iter().filter(is_user).collect()
         }
+        Event::PcRead(pc) | Event::PcWrite(pc) => {
+            return deep_frames(symbolize(pc as usize).into_iter().chain(callers()));
+        }
         _ => vec![],
     };
-    for f in stack.iter().rev() {
-        frames.extend(symbolize(f.caller_pc as usize).into_iter().filter(is_user));
+    frames.extend(callers().filter(is_user));
+    frames
+}
+
+/// The frames shown for an access found by the compiler's instrumentation
+/// (deep mode), innermost first: the library code it happened in, when it
+/// did (`Vec::push`, inlined `ptr::write`: what raced), then the user's
+/// frames below it (where they called it). Machinery further down (the
+/// thread's start, the test harness) is left out, as everywhere.
+fn deep_frames(all: impl Iterator<Item = StackFrame>) -> Vec<StackFrame> {
+    let ours = |f: &StackFrame| {
+        ["racecheck", "__tsan_", "__wrap_"].iter().any(|p| f.function.starts_with(p)) || f.function.starts_with("0x")
+    };
+    let mut frames = vec![];
+    let mut in_user_code = false;
+    for f in all.filter(|f| !ours(f)) {
+        in_user_code |= is_user(&f);
+        if !in_user_code || is_user(&f) {
+            frames.push(f);
+        }
+    }
+    if !in_user_code {
+        // No user frame at all (std code run on its own): the innermost
+        // frame still says where.
+        frames.truncate(1);
     }
     frames
 }
@@ -86,13 +113,18 @@ fn frames_for(event: Event, stack: &[Frame]) -> Vec<StackFrame> {
 /// every user frame below it from a frame-pointer walk of the live stack, so
 /// callers outside annotated code show too. The walk is anchored at the
 /// return address into the innermost annotated frame's caller (or, for an
-/// atomic, at the atomic's own return address); the frames above the anchor
-/// are the runtime's and the annotated function's own (already the site).
-/// Falls back to the recorded frames when the anchor is not on the walk.
+/// atomic or a deep-mode access, at its own return address); the frames above
+/// the anchor are the runtime's and the annotated function's own (already the
+/// site). Falls back to the recorded frames when the anchor is not on the walk.
 fn current_frames(st: &ThreadState, event: Event) -> Vec<StackFrame> {
     let anchor = match event {
         Event::Read(_) | Event::Write(_) => st.stack.last().map(|f| f.caller_pc as usize),
-        Event::AtomicRead(pc) | Event::AtomicWrite(pc) | Event::Alloc(pc) | Event::Free(pc) => Some(pc as usize),
+        Event::AtomicRead(pc)
+        | Event::AtomicWrite(pc)
+        | Event::Alloc(pc)
+        | Event::Free(pc)
+        | Event::PcRead(pc)
+        | Event::PcWrite(pc) => Some(pc as usize),
         _ => None,
     };
     let mut pcs = [0usize; 128];
@@ -100,6 +132,9 @@ fn current_frames(st: &ThreadState, event: Event) -> Vec<StackFrame> {
     let Some(at) = anchor.filter(|&a| a != 0).and_then(|a| pcs[..n].iter().position(|&pc| pc == a)) else {
         return frames_for(event, &st.stack);
     };
+    if let Event::PcRead(_) | Event::PcWrite(_) = event {
+        return deep_frames(pcs[at..n].iter().flat_map(|&pc| symbolize(pc)));
+    }
     let mut frames = match event {
         Event::Read(_) | Event::Write(_) => frames_for(event, &[]),
         _ => vec![],
