@@ -207,6 +207,8 @@ impl Session {
         if let Some(scope) = deep {
             env.push((wrapper::ENV_DEEP.to_string(), scope.as_str().into()));
             env.push((wrapper::ENV_DEEP_ROOT.to_string(), ws.root.clone().into_os_string()));
+            let runner = crate::runtime::test_runner(&tc)?;
+            env.push((wrapper::ENV_TEST_RUNNER.to_string(), runner.into_os_string()));
         }
         let json_path = target_dir.join(format!("races-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&json_path);

@@ -125,3 +125,37 @@ pub fn identity(rlibs: &[PathBuf]) -> u64 {
     }
     h.finish()
 }
+
+/// Deep mode's test runner (`runtime-shim/rt/test-runner/lib.rs`), which
+/// makes a race fail the test during which it was found.
+const TEST_RUNNER_RS: &str = include_str!("../../runtime-shim/rt/test-runner/lib.rs");
+
+/// Compile deep mode's test runner for `tc` if need be (one file, with the
+/// toolchain's rustc, under the bootstrap switch: it uses libtest's
+/// unstable API); returns its rlib.
+pub fn test_runner(tc: &Toolchain) -> Result<PathBuf, Error> {
+    let dir = cache_root().join(&tc.key).join("test-runner");
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Write { path: dir.clone(), source })?;
+    let source = dir.join("lib.rs");
+    let rlib = dir.join("libracecheck_test_runner.rlib");
+    if std::fs::read_to_string(&source).ok().as_deref() == Some(TEST_RUNNER_RS) && rlib.exists() {
+        return Ok(rlib);
+    }
+    std::fs::write(&source, TEST_RUNNER_RS).map_err(|source_err| Error::Write { path: source.clone(), source: source_err })?;
+    let out = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+        .args(["--edition", "2021", "--crate-type", "rlib", "--crate-name", "racecheck_test_runner", "-Copt-level=2"])
+        .args(["--target", &tc.host, "-o"])
+        .arg(&rlib)
+        .arg(&source)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .output()
+        .map_err(|source| Error::Spawn { program: "rustc".into(), source })?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&rlib);
+        return Err(Error::Runtime {
+            source_dir: source,
+            detail: format!("rustc failed on deep mode's test runner: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        });
+    }
+    Ok(rlib)
+}

@@ -36,6 +36,8 @@ pub const ENV_DEEP: &str = "__RACECHECK_DEEP";
 /// Deep mode's workspace root: crates whose manifest is under it are the
 /// workspace's own.
 pub const ENV_DEEP_ROOT: &str = "__RACECHECK_DEEP_ROOT";
+/// Deep mode's test runner rlib (`runtime::test_runner`).
+pub const ENV_TEST_RUNNER: &str = "__RACECHECK_TEST_RUNNER";
 
 /// Which crates deep mode instruments with the compiler's ThreadSanitizer
 /// pass (every load and store, entry and exit).
@@ -95,6 +97,8 @@ pub struct Invocation {
     pub has_target: bool,
     pub is_test: bool,
     pub has_debuginfo: bool,
+    /// `--edition`, when given (rustc's default is 2015).
+    pub edition: Option<String>,
 }
 
 impl Invocation {
@@ -106,6 +110,7 @@ impl Invocation {
                 Some("--crate-name") => inv.crate_name = Some(a.clone()),
                 Some("--crate-type") => inv.crate_types.push(a.clone()),
                 Some("-C") if a.starts_with("debuginfo=") => inv.has_debuginfo = true,
+                Some("--edition") => inv.edition = Some(a.clone()),
                 _ => {}
             }
             if a == "--target" || a.starts_with("--target=") {
@@ -117,6 +122,9 @@ impl Invocation {
             if a.starts_with("-Cdebuginfo=") {
                 inv.has_debuginfo = true;
             }
+            if let Some(e) = a.strip_prefix("--edition=") {
+                inv.edition = Some(e.to_string());
+            }
             prev = Some(a.as_str());
         }
         inv
@@ -125,8 +133,14 @@ impl Invocation {
     /// Extra compiler arguments, and whether the macro should instrument.
     /// `runtime`: the runtime's rlibs, linked into final artifacts. `deep`:
     /// `None` in annotated mode, else whether this crate is one deep mode
-    /// instruments.
-    pub fn extra_args(&self, link_args: &[String], runtime: &[String], deep: Option<bool>) -> (Vec<String>, bool) {
+    /// instruments. `test_runner`: deep mode's test runner rlib.
+    pub fn extra_args(
+        &self,
+        link_args: &[String],
+        runtime: &[String],
+        deep: Option<bool>,
+        test_runner: Option<&str>,
+    ) -> (Vec<String>, bool) {
         let Some(name) = self.crate_name.as_deref() else { return (vec![], false) };
         let host_only = !self.has_target
             || name == "build_script_build"
@@ -144,7 +158,19 @@ impl Invocation {
             return (extra, false);
         }
         match deep {
-            Some(true) => extra.extend(DEEP_FLAGS.iter().map(|f| f.to_string())),
+            Some(true) => {
+                extra.extend(DEEP_FLAGS.iter().map(|f| f.to_string()));
+                // A race fails the test during which it was found: through
+                // racecheck's test runner, libtest's own with each test
+                // wrapped. An edition-2015 crate could not name it by path.
+                let edition_2015 = self.edition.as_deref().is_none_or(|e| e == "2015");
+                if let (true, false, Some(runner)) = (self.is_test, edition_2015, test_runner) {
+                    extra.push("--extern".to_string());
+                    extra.push(format!("racecheck_test_runner={runner}"));
+                    extra.push("-Zcrate-attr=feature(custom_test_frameworks)".to_string());
+                    extra.push("-Zcrate-attr=test_runner(racecheck_test_runner::run)".to_string());
+                }
+            }
             // Atomics only (every mode): the pass without the attribute that
             // asks for plain accesses; `#[race_check]` gives frames.
             _ => extra.extend(["-Cpasses=tsan", "-Cllvm-args=-tsan-instrument-func-entry-exit=false"].map(String::from)),
@@ -214,7 +240,8 @@ pub fn run(args: Vec<OsString>) -> ! {
             matches!((root, dir), (Some(r), Some(d)) if d.starts_with(&r))
         }
     });
-    let (extra, instrument) = invocation.extra_args(&list(ENV_LINK_ARGS), &list(ENV_RUNTIME), deep);
+    let runner = std::env::var(ENV_TEST_RUNNER).ok();
+    let (extra, instrument) = invocation.extra_args(&list(ENV_LINK_ARGS), &list(ENV_RUNTIME), deep, runner.as_deref());
     let mut cmd = match std::env::var_os(ENV_INNER).filter(|w| !w.is_empty()) {
         Some(inner) => {
             let mut c = Command::new(inner);
@@ -248,7 +275,7 @@ mod tests {
     #[test]
     fn target_crates_are_instrumented() {
         let i = inv("--crate-name demo --edition=2021 src/main.rs --crate-type bin --target x86_64-unknown-linux-gnu -C debuginfo=2");
-        let (extra, instrument) = i.extra_args(&["-Wl,--wrap=pthread_create".into()], &["/rt/librt-1.rlib".into()], None);
+        let (extra, instrument) = i.extra_args(&["-Wl,--wrap=pthread_create".into()], &["/rt/librt-1.rlib".into()], None, None);
         assert!(instrument);
         assert!(extra.contains(&"-Cpasses=tsan".to_string()));
         assert!(extra.contains(&"-Clink-arg=-Wl,--wrap=pthread_create".to_string()));
@@ -264,10 +291,10 @@ mod tests {
             "--crate-name build_script_build --crate-type bin --target x86_64-unknown-linux-gnu",
             "--crate-name racecheck_macros --crate-type proc-macro --target x86_64-unknown-linux-gnu",
         ] {
-            assert_eq!(inv(args).extra_args(&[], &[], None), (vec![], false), "{args}");
-            assert_eq!(inv(args).extra_args(&[], &[], Some(true)), (vec![], false), "{args}");
+            assert_eq!(inv(args).extra_args(&[], &[], None, None), (vec![], false), "{args}");
+            assert_eq!(inv(args).extra_args(&[], &[], Some(true), None), (vec![], false), "{args}");
         }
-        let (extra, instrument) = inv("--crate-name racecheck --crate-type lib --target x").extra_args(&[], &[], Some(true));
+        let (extra, instrument) = inv("--crate-name racecheck --crate-type lib --target x").extra_args(&[], &[], Some(true), None);
         assert!(!instrument);
         assert!(extra.contains(&"-Copt-level=3".to_string()));
         assert!(extra.contains(&"-Cllvm-args=-enable-shrink-wrap=false".to_string()));
@@ -278,15 +305,25 @@ mod tests {
     #[test]
     fn deep_crates_get_the_compilers_instrumentation_and_no_macro_hooks() {
         let i = inv("--crate-name app --crate-type lib --target x86_64-unknown-linux-gnu");
-        let (extra, instrument) = i.extra_args(&[], &[], Some(true));
+        let (extra, instrument) = i.extra_args(&[], &[], Some(true), None);
         assert!(!instrument, "#[race_check] adds nothing in deep mode");
         for f in DEEP_FLAGS {
             assert!(extra.contains(&f.to_string()), "{f}");
         }
         assert!(!extra.contains(&"-Cpasses=tsan".to_string()), "the sanitizer runs the pass once");
         assert!(!extra.iter().any(|a| a.contains("instrument-func-entry-exit")), "entry and exit give the stacks");
+        // Test crates get racecheck's test runner, unless edition 2015.
+        let runner = |args: &str| {
+            let extra = inv(args).extra_args(&[], &[], Some(true), Some("/c/librunner.rlib")).0;
+            extra.contains(&"-Zcrate-attr=test_runner(racecheck_test_runner::run)".to_string())
+                && extra.contains(&"racecheck_test_runner=/c/librunner.rlib".to_string())
+        };
+        assert!(runner("--crate-name app --edition=2021 --test --target x"));
+        assert!(!runner("--crate-name app --edition=2015 --test --target x"));
+        assert!(!runner("--crate-name app --test --target x"));
+        assert!(!runner("--crate-name app --edition=2021 --crate-type lib --target x"));
         // A dependency outside the workspace: atomics only, as in annotated mode.
-        let (extra, instrument) = i.extra_args(&[], &[], Some(false));
+        let (extra, instrument) = i.extra_args(&[], &[], Some(false), None);
         assert!(!instrument);
         assert!(extra.contains(&"-Cpasses=tsan".to_string()));
         assert!(!extra.iter().any(|a| a.starts_with("-Zsanitizer")));
@@ -295,7 +332,7 @@ mod tests {
     #[test]
     fn every_final_artifact_links_the_runtime_whether_or_not_it_uses_racecheck() {
         let has = |args: &str| {
-            let extra = inv(args).extra_args(&["W".into()], &["/rt/librt.rlib".into()], None).0;
+            let extra = inv(args).extra_args(&["W".into()], &["/rt/librt.rlib".into()], None, None).0;
             (extra.contains(&"-Clink-arg=W".to_string()), extra.contains(&"-lstatic:+verbatim=librt.rlib".to_string()))
         };
         assert_eq!(has("--crate-name l --crate-type lib --target x"), (false, false));

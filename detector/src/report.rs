@@ -322,7 +322,8 @@ pub fn render_summary(races: u64) -> String {
 pub fn is_internal(function: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "std::", "core::", "alloc::", "test::", "racecheck::", "racecheck_detector::", "backtrace::",
-        "__rust", "__libc", "_start", "__wrap_", "__tsan_", "start_thread", "clone", "0x",
+        "__rust", "__libc", "_start", "__wrap_", "__tsan_", "start_thread", "clone", "0x", "__GI_",
+        "__call_tls_dtors", "__nptl_",
     ];
     let internal_path = |p: &str| PREFIXES.iter().any(|x| p.starts_with(x));
     // `<Type as Trait>::method`: the type decides, unless it is a generic
@@ -349,7 +350,9 @@ pub fn is_user(f: &StackFrame) -> bool {
     // A bare `main` is the C entry point rustc generates, unless it has a
     // user source line: then it is the user's `main`, inlined into it.
     let c_main = f.function == "main" && (f.file.is_empty() || f.line == 0);
-    !is_internal(&f.function) && !c_main && !f.file.starts_with("/rustc/") && !(f.line <= 1 && f.column == 0)
+    // glibc's line tables name its sources relative to its build (`./stdlib/…`).
+    let libc = f.file.starts_with("./");
+    !is_internal(&f.function) && !c_main && !libc && !f.file.starts_with("/rustc/") && !(f.line <= 1 && f.column == 0)
 }
 
 
@@ -504,5 +507,8 @@ Thread 2 (finished) created at:
         assert!(is_user(&at("main", "/home/u/stress/src/main.rs", 176)));
         assert!(!is_user(&at("main", "", 0)));
         assert!(!is_user(&StackFrame { function: "main".into(), file: "/home/u/src/main.rs".into(), line: 1, column: 0 }));
+        // glibc running thread-local destructors, as its debug info names it.
+        assert!(!is_user(&at("__GI___call_tls_dtors", "./stdlib/cxa_thread_atexit_impl.c", 159)));
+        assert!(!is_user(&at("start_thread", "./nptl/pthread_create.c", 447)));
     }
 }

@@ -122,7 +122,7 @@ mod scenarios {
                 thread::sleep(Duration::from_millis(20));
                 let rw = s.rwlock.get();
                 libc::pthread_rwlock_rdlock(rw);
-                let _ = *s.value.get();
+                let _v = *s.value.get();
                 libc::pthread_rwlock_unlock(rw);
             });
             for _ in 0..2 {
@@ -191,7 +191,7 @@ mod scenarios {
                     // Only so the report reads the same every run.
                     thread::sleep(Duration::from_millis(50));
                 }
-                let _ = *s.value.get();
+                let _v = *s.value.get();
             }
         });
     }
