@@ -5,6 +5,7 @@
 //! `expected.stderr` beside it; `RACECHECK_BLESS=1` rewrites those files.
 //! Each fixed twin must stay silent across repeated runs.
 
+mod deep;
 mod demos;
 mod errors;
 
