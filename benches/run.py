@@ -89,6 +89,13 @@ def build(variants, workloads):
     rc_dir = os.path.join(WORKLOADS_DIR, "target", "racecheck", HOST, "release")
     exes["racecheck"] = {b: os.path.join(rc_dir, b) for b in bins}
 
+    if "deep" in variants:
+        print("building the workloads in deep mode…", file=sys.stderr)
+        for b in bins:
+            sh([cli, "run", "--deep", "--release", "--manifest-path", MANIFEST, "--bin", b, "--", "0.0001", "1"])
+        deep_dir = os.path.join(WORKLOADS_DIR, "target", "racecheck", "deep-workspace", HOST, "release")
+        exes["deep"] = {b: os.path.join(deep_dir, b) for b in bins}
+
     if "tsan" in variants:
         print("building ThreadSanitizer workloads (nightly)…", file=sys.stderr)
         tsan_dir = os.path.join(ROOT, "benches", "target", "tsan")
@@ -137,6 +144,7 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workloads' sizes")
     ap.add_argument("--json", default=os.path.join(ROOT, "benches", "results.json"))
     ap.add_argument("--no-tsan", action="store_true", help="skip ThreadSanitizer even if nightly exists")
+    ap.add_argument("--no-deep", action="store_true", help="skip deep mode (racecheck run --deep)")
     ap.add_argument("--only", help="comma-separated workload binaries to run (default: all)")
     opts = ap.parse_args()
     workloads = WORKLOADS
@@ -152,6 +160,8 @@ def main():
             opts.json = None
 
     variants = ["base", "racecheck"]
+    if not opts.no_deep:
+        variants.append("deep")
     if not opts.no_tsan and has_nightly():
         variants.append("tsan")
     else:
@@ -187,23 +197,34 @@ def main():
             # time: a slow spell of the machine cancels out of the ratio.
             row["racecheck_over_tsan_paired"] = statistics.median(
                 r[0] / t[0] for r, t in zip(all_runs["racecheck"], all_runs["tsan"]))
+            if "deep" in variants:
+                row["deep_over_tsan_paired"] = statistics.median(
+                    r[0] / t[0] for r, t in zip(all_runs["deep"], all_runs["tsan"]))
         results.append(row)
 
     def ratio(row, v, key):
         return row[v][key] / row["base"][key]
 
     tsan = "tsan" in variants
-    header = (f"| workload | plain s | racecheck × | {'TSan × | racecheck ÷ TSan | paired | ' if tsan else ''}"
-              f"plain MiB | racecheck mem × | {'TSan mem × |' if tsan else ''}")
+    deep = "deep" in variants
+    header = (f"| workload | plain s | racecheck × | {'deep × | ' if deep else ''}"
+              f"{'TSan × | racecheck ÷ TSan | paired | ' if tsan else ''}{'deep ÷ TSan | ' if tsan and deep else ''}"
+              f"plain MiB | racecheck mem × | {'deep mem × | ' if deep else ''}{'TSan mem × |' if tsan else ''}")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for row in results:
         cells = [row["workload"], f"{row['base']['seconds']:.3f}", f"{ratio(row, 'racecheck', 'seconds'):.1f}"]
+        if deep:
+            cells.append(f"{ratio(row, 'deep', 'seconds'):.1f}")
         if tsan:
             cells.append(f"{ratio(row, 'tsan', 'seconds'):.1f}")
             cells.append(f"{row['racecheck']['seconds'] / row['tsan']['seconds']:.2f}")
             cells.append(f"{row['racecheck_over_tsan_paired']:.2f}")
+            if deep:
+                cells.append(f"{row['deep']['seconds'] / row['tsan']['seconds']:.2f}")
         cells += [f"{row['base']['rss_mib']:.0f}", f"{ratio(row, 'racecheck', 'rss_mib'):.1f}"]
+        if deep:
+            cells.append(f"{ratio(row, 'deep', 'rss_mib'):.1f}")
         if tsan:
             cells.append(f"{ratio(row, 'tsan', 'rss_mib'):.1f}")
         print("| " + " | ".join(cells) + " |")
@@ -219,6 +240,11 @@ def main():
             summary["racecheck_over_tsan_geomean"] = (summary["racecheck_geomean_slowdown"]
                                                       / summary["tsan_geomean_slowdown"])
             summary["racecheck_over_tsan_paired_geomean"] = geo([r["racecheck_over_tsan_paired"] for r in rows])
+        if "deep" in variants:
+            summary["deep_geomean_slowdown"] = geo([ratio(r, "deep", "seconds") for r in rows])
+            if "tsan" in variants:
+                summary["deep_over_tsan_geomean"] = summary["deep_geomean_slowdown"] / summary["tsan_geomean_slowdown"]
+                summary["deep_over_tsan_paired_geomean"] = geo([r["deep_over_tsan_paired"] for r in rows])
     two = next((r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["2"]), None)
     one = next((r for r in results if r["binary"] == "w2_own_halves" and r["args"] == ["1"]), None)
     if one and two:

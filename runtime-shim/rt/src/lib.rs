@@ -191,6 +191,38 @@ pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     })
 }
 
+/// Where [`TLS`] lies from the thread pointer, the same in every thread
+/// (see [`DEEP_KEY_OFFSET`]); 0 until a thread first gets state.
+static TLS_OFFSET: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+/// [`with_state`] for the hottest hooks (deep mode's frames): finds the
+/// thread's [`Tls`] through the thread pointer, without the call a
+/// `thread_local!` access compiles to, when it can.
+#[inline(always)]
+pub fn with_state_fast<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    let off = TLS_OFFSET.load(Relaxed);
+    if off != 0 {
+        // SAFETY: `off` is TLS's offset from the thread pointer, the same in
+        // every thread; a const-initialised thread-local without a
+        // destructor is valid for the thread's whole life.
+        let t = unsafe { &*((sys::thread_pointer() as isize + off) as *const Tls) };
+        let st = t.state.get();
+        if !st.is_null() && !t.busy.get() {
+            // SAFETY: as in `with_state`: this thread's own state, the busy
+            // flag keeping this the only live reference.
+            let st = unsafe { &mut *st };
+            if st.dead {
+                return None;
+            }
+            t.busy.set(true);
+            let r = f(st);
+            t.busy.set(false);
+            return Some(r);
+        }
+    }
+    with_state(f)
+}
+
 /// Run `f` marked busy, without needing thread state.
 pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
     TLS.with(|t| {
@@ -207,6 +239,9 @@ pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
 /// Install `st` as the calling thread's state.
 pub fn set_state(st: *mut ThreadState) {
     TLS.with(|t| t.state.set(st));
+    if TLS_OFFSET.load(Relaxed) == 0 {
+        TLS_OFFSET.store(TLS.with(|t| t as *const Tls as isize) - sys::thread_pointer() as isize, Relaxed);
+    }
     // SAFETY: null or the calling thread's own state, just made.
     if let Some(s) = unsafe { st.as_ref() } {
         s.publish_fast();
@@ -398,19 +433,82 @@ pub fn access(addr: usize, size: usize, write: bool, site: &'static Site, key: K
 /// the instruction before `pc`.
 #[inline(always)]
 pub fn deep_access(addr: usize, size: usize, write: bool, pc: usize) {
-    if size == 0 || (!write && symbolize::is_read_only(addr, size)) {
+    if size == 0 || seen_in_this_epoch(addr, size, write) {
+        return;
+    }
+    deep_access_slow(addr, size, write, pc);
+}
+
+thread_local! {
+    /// Deep mode's copy of the thread's inline key (see `abi::KeySlot`):
+    /// the compiler's hooks land in this crate, which keeps it itself.
+    static DEEP_KEY: StdCell<u64> = const { StdCell::new(NO_KEY) };
+}
+
+/// Where [`DEEP_KEY`] lies from the thread pointer: the same for every
+/// thread (the runtime is linked into the executable, whose thread-locals
+/// are one static block at a fixed offset from each thread's pointer). 0
+/// until the first slow path learns it. Read through `fs` directly, the key
+/// costs the fast path one load, not the call a `thread_local!` access is
+/// compiled to in an rlib (which the linker turns into two moves, but the
+/// registers it would clobber are saved anyway).
+static DEEP_KEY_OFFSET: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+#[inline(always)]
+fn deep_key() -> u64 {
+    let off = DEEP_KEY_OFFSET.load(Relaxed);
+    if off == 0 {
+        return NO_KEY;
+    }
+    let key: u64;
+    // SAFETY: `off` is DEEP_KEY's offset from the thread pointer, the same
+    // in every thread; the read is of this thread's own initialised TLS.
+    unsafe {
+        std::arch::asm!("mov {key}, qword ptr fs:[{off}]", off = in(reg) off, key = out(reg) key,
+            options(nostack, readonly, preserves_flags))
+    };
+    key
+}
+
+/// The same test as the inline check of `#[race_check]` code: has this
+/// thread made this very access (or a wider one) since it last released?
+/// Two loads for the key, one table lookup, two loads; no lock, no state.
+#[inline(always)]
+fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
+    if (addr & 7) + size > 8 {
+        return false;
+    }
+    let key = deep_key();
+    if key == NO_KEY {
+        return false;
+    }
+    let Some((a, b)) = abi::peek(addr) else { return false };
+    let (offset, size) = ((addr & 7) as u64, size as u64);
+    rules::seen_in_epoch(a, key, offset, size, write) || rules::seen_in_epoch(b, key, offset, size, write)
+}
+
+#[inline(never)]
+fn deep_access_slow(addr: usize, size: usize, write: bool, pc: usize) {
+    if !write && symbolize::is_read_only(addr, size) {
         return;
     }
     let (kind, event) =
         if write { (AccessKind::Write, Event::PcWrite(pc as u64)) } else { (AccessKind::Read, Event::PcRead(pc as u64)) };
-    with_state(|st| check_access(st, addr, size, kind, event));
+    with_state_fast(|st| {
+        let key = DEEP_KEY.with(|k| k as KeySlot);
+        if DEEP_KEY_OFFSET.load(Relaxed) == 0 {
+            DEEP_KEY_OFFSET.store(key as isize - sys::thread_pointer() as isize, Relaxed);
+        }
+        st.note_key_slot(key);
+        check_access(st, addr, size, kind, event)
+    });
 }
 
 /// An instrumented function is entered (deep mode); `caller_pc` is its
 /// return address.
 #[inline(always)]
 pub fn call_enter(caller_pc: usize) {
-    with_state(|st| {
+    with_state_fast(|st| {
         st.history.push_call(caller_pc as u64, &st.stack);
         st.stack.push(Frame::call(caller_pc as u64));
     });
@@ -421,7 +519,7 @@ pub fn call_enter(caller_pc: usize) {
 /// test: the compiler's calls cannot unwind.
 #[inline(always)]
 pub fn call_exit() {
-    with_state(|st| {
+    with_state_fast(|st| {
         let Some(top) = st.stack.pop() else { return };
         let published = st.clocks.clock.get(st.slot);
         if published + 1 < st.history.pos() && st.history.retract_enter(top) {

@@ -13,22 +13,23 @@
 
 use std::arch::naked_asm;
 
-/// An access of `what & 0xff` bytes at `addr`, a write when bit 8 is set, by
-/// the instruction before `pc`.
-extern "C" fn plain(addr: usize, pc: usize, what: u32) {
-    super::deep_access(addr, (what & 0xff) as usize, what & WRITE != 0, pc);
+/// An access of `WHAT & 0xff` bytes at `addr`, a write when bit 8 is set, by
+/// the instruction before `pc`: one copy per size and direction, so the
+/// fast path's masks are constants.
+extern "C" fn plain<const WHAT: u32>(addr: usize, pc: usize) {
+    super::deep_access(addr, (WHAT & 0xff) as usize, WHAT & WRITE != 0, pc);
 }
 
 const WRITE: u32 = 1 << 8;
 
-/// `name(addr)`: loads the return address into the second argument, the
-/// size and direction into the third, and jumps to [`plain`].
+/// `name(addr)`: loads the return address into the second argument and
+/// jumps to [`plain`] for the size and direction.
 macro_rules! access {
     ($($name:ident = $what:expr;)*) => {$(
         #[unsafe(naked)]
         #[no_mangle]
         pub unsafe extern "C" fn $name(addr: *mut u8) {
-            naked_asm!("mov rsi, [rsp]", "mov edx, {what}", "jmp {plain}", what = const $what, plain = sym plain)
+            naked_asm!("mov rsi, [rsp]", "jmp {plain}", plain = sym plain::<{ $what }>)
         }
     )*};
 }
