@@ -22,8 +22,11 @@ use errors::Error;
 
 /// Shown after `--help`: what the crate needs, the options, the exit codes.
 const AFTER_HELP: &str = "\
-Your crate depends on `racecheck` ([dependencies] or [dev-dependencies]) and puts #[race_check]
-on the functions, impls or modules whose memory accesses should be checked.
+Annotated mode: your crate depends on `racecheck` ([dependencies] or [dev-dependencies]) and puts
+#[race_check] on the functions, impls or modules whose memory accesses should be checked.
+Deep mode (--deep, --deep=all): no dependency and no attribute; rustc instruments every load and
+store of the workspace's crates (or of all crates), through RUSTC_BOOTSTRAP=1 in the compiler
+processes racecheck starts, and nowhere else.
 
 Environment:
   RACECHECK_OPTIONS   e.g. \"halt_on_error=1 history_size=3\": halt_on_error, history_size (0-7),

@@ -232,7 +232,7 @@ fn help_names_the_dependency_the_options_and_the_exit_codes() {
     let o = run(c);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0));
-    for needle in ["depends on `racecheck`", "RACECHECK_OPTIONS", "halt_on_error", "66 races found", "2 usage error"] {
+    for needle in ["depends on `racecheck`", "--deep", "RUSTC_BOOTSTRAP=1", "RACECHECK_OPTIONS", "halt_on_error", "66 races found", "2 usage error"] {
         assert!(out.contains(needle), "{needle}: {out}");
     }
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-racecheck")).args(["racecheck", "--help"]).output().unwrap();
