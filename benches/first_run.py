@@ -8,8 +8,10 @@ races) in an empty target dir:
 1. `cargo test` (the plain baseline);
 2. `racecheck test` with an empty runtime cache: it builds the runtime for
    the toolchain first (once per toolchain, as a first use of the CLI);
-3. `racecheck test` again, on a new copy, with that cache: what every
-   further new project costs.
+3. `racecheck setup` in another empty cache (what installing the CLI
+   costs, once per toolchain; its size column is the cache's);
+4. `racecheck test` again, on a new copy, with the cache: the first run of
+   every project once the CLI is installed and set up.
 
 Usage: python3 benches/first_run.py [--json benches/first_run.json]
 """
@@ -94,11 +96,18 @@ def main():
         rows["racecheck test, runtime not built yet"] = (secs, code, du_mib(cold / "target"))
         cache_mib = du_mib(tmp / "cache")
 
+        # `racecheck setup` right after installing the CLI, in a fresh cache:
+        # what installing costs, once per toolchain.
+        env_setup = dict(env)
+        env_setup["RACECHECK_CACHE_DIR"] = str(tmp / "cache-setup")
+        secs, code = timed([str(cli), "setup"], tmp, env_setup)
+        rows["racecheck setup (once per toolchain, after installing)"] = (secs, code, du_mib(tmp / "cache-setup"))
+
         warm = make_crate(tmp, "warm")
         secs, code = timed([str(cli), "test"], warm, env)
         rows["racecheck test, runtime cached"] = (secs, code, du_mib(warm / "target"))
 
-    print("| run | wall s | exit | target dir MiB |")
+    print("| run | wall s | exit | target dir MiB (setup: cache) |")
     print("|---|---|---|---|")
     for name, (secs, code, mib) in rows.items():
         print(f"| {name} | {secs:.1f} | {code} | {mib:.0f} |")

@@ -130,6 +130,30 @@ fn probe_deep(tc: &Toolchain) -> Result<(), Error> {
     Err(Error::DeepUnsupported { release: tc.release.clone(), host: tc.host.clone(), detail })
 }
 
+/// The std wraps of `tc` and the runtime built with them (once per
+/// toolchain, see `runtime.rs`): its rlibs.
+pub fn prepare_runtime(tc: &Toolchain) -> Result<(wrapsyms::Wraps, Vec<PathBuf>), Error> {
+    let wraps = match wrapsyms::find_libstd(&tc.sysroot, &tc.host) {
+        Some(libstd) => wrapsyms::discover(&libstd, &tc.release)?,
+        None => wrapsyms::Wraps {
+            symbols: vec![],
+            warnings: vec![format!("no libstd for {} in {}: std is not covered", tc.host, tc.sysroot.display())],
+        },
+    };
+    for w in &wraps.warnings {
+        eprintln!("racecheck: warning: {w}");
+    }
+    let cache = crate::runtime::cache_root().join(&tc.key);
+    std::fs::create_dir_all(&cache).map_err(|source| Error::Write { path: cache.clone(), source })?;
+    let wraps_rs = cache.join("wraps.rs");
+    let source = wraps.runtime_source();
+    if std::fs::read_to_string(&wraps_rs).ok().as_deref() != Some(source.as_str()) {
+        std::fs::write(&wraps_rs, source).map_err(|source| Error::Write { path: wraps_rs.clone(), source })?;
+    }
+    let runtime = crate::runtime::ensure(tc, &wraps_rs)?;
+    Ok((wraps, runtime))
+}
+
 impl Session {
     /// `deep`: deep mode and which crates it instruments (`None`: annotated
     /// mode).
@@ -150,30 +174,13 @@ impl Session {
                  pass, an unstable feature turned on (RUSTC_BOOTSTRAP=1) only in the compiler processes racecheck starts"
             );
         }
-        let wraps = match wrapsyms::find_libstd(&tc.sysroot, &tc.host) {
-            Some(libstd) => wrapsyms::discover(&libstd, &tc.release)?,
-            None => wrapsyms::Wraps {
-                symbols: vec![],
-                warnings: vec![format!("no libstd for {} in {}: std is not covered", tc.host, tc.sysroot.display())],
-            },
-        };
-        for w in &wraps.warnings {
-            eprintln!("racecheck: warning: {w}");
-        }
+        let (wraps, runtime) = prepare_runtime(&tc)?;
         // Each mode builds in its own directory: switching does not rebuild.
         let target_dir = match deep {
             None => ws.target_dir.join("racecheck"),
             Some(scope) => ws.target_dir.join("racecheck").join(format!("deep-{}", scope.as_str())),
         };
         std::fs::create_dir_all(&target_dir).map_err(|source| Error::Write { path: target_dir.clone(), source })?;
-        let cache = crate::runtime::cache_root().join(&tc.key);
-        std::fs::create_dir_all(&cache).map_err(|source| Error::Write { path: cache.clone(), source })?;
-        let wraps_rs = cache.join("wraps.rs");
-        let source = wraps.runtime_source();
-        if std::fs::read_to_string(&wraps_rs).ok().as_deref() != Some(source.as_str()) {
-            std::fs::write(&wraps_rs, source).map_err(|source| Error::Write { path: wraps_rs.clone(), source })?;
-        }
-        let runtime = crate::runtime::ensure(&tc, &wraps_rs)?;
         let report_dir = target_dir.join(format!("reports-{}", std::process::id()));
         std::fs::create_dir_all(&report_dir).map_err(|source| Error::Write { path: report_dir.clone(), source })?;
 

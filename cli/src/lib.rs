@@ -53,6 +53,9 @@ enum Cmd {
     Run(RunArgs),
     /// Build the tests with race detection and run them: racecheck test [--deep[=all]] [CARGO TEST ARGS] [-- HARNESS ARGS]
     Test(TestArgs),
+    /// Build racecheck's runtime for the active toolchain now (once per
+    /// toolchain; run and test do it on first use otherwise)
+    Setup,
 }
 
 /// Where machine-readable results go.
@@ -141,6 +144,7 @@ pub fn main_impl(args: Vec<OsString>) -> ! {
     let result = match cli.command {
         Cmd::Run(a) => run(a),
         Cmd::Test(a) => test(a),
+        Cmd::Setup => setup(),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -205,6 +209,23 @@ fn emit(output: &OutputArgs, session: &cargo::Session) -> Result<(), Error> {
             out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|source| Error::Write { path: "stdout".into(), source })
         }
     }
+}
+
+/// Build the runtime (and deep mode's test runner) for the active
+/// toolchain, as `cargo miri setup` builds Miri's sysroot: after it, the
+/// first `racecheck test` of any project costs little more than `cargo test`.
+fn setup() -> Result<i32, Error> {
+    let tc = cargo::toolchain()?;
+    let (_, rlibs) = cargo::prepare_runtime(&tc)?;
+    runtime::test_runner(&tc)?;
+    let dir = runtime::cache_root().join(&tc.key);
+    eprintln!(
+        "racecheck: the runtime for rustc {} is ready in {} ({} rlibs); every project on this toolchain uses it",
+        tc.release,
+        dir.display(),
+        rlibs.len()
+    );
+    Ok(exit_codes::OK)
 }
 
 fn run(a: RunArgs) -> Result<i32, Error> {

@@ -286,3 +286,18 @@ fn dev_dependency_crate_with_a_binary_links_and_survives_a_move() {
         assert!(err.contains("race detected during test it: racy") && !err.contains("undefined symbol"), "{err}");
     }
 }
+
+/// `racecheck setup` builds (or finds) the runtime for the active toolchain
+/// and says where it is; run and test then start with it ready.
+#[test]
+fn setup_prepares_the_runtime_for_the_toolchain() {
+    let mut c = racecheck();
+    c.arg("setup");
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("racecheck: the runtime for rustc 1.") && err.contains("is ready in"), "{err}");
+    let dir = err.split("is ready in ").nth(1).and_then(|r| r.split(" (").next()).expect("a directory");
+    assert!(std::path::Path::new(dir).join("runtime-rlibs").exists(), "{err}");
+    assert!(std::path::Path::new(dir).join("test-runner/libracecheck_test_runner.rlib").exists(), "{err}");
+}
