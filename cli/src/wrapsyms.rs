@@ -69,8 +69,8 @@ impl Wraps {
 }
 
 /// libc's synchronisation called directly, wrapped by the runtime's
-/// `pthread_sync` (each needs its `__wrap_` there, or programs that call it
-/// fail to link).
+/// `pthread_sync` and `fd_sync` (each needs its `__wrap_` there, or
+/// programs that call it fail to link).
 pub const LIBC_SYNC: &[&str] = &[
     "pthread_mutex_lock",
     "pthread_mutex_trylock",
@@ -88,6 +88,10 @@ pub const LIBC_SYNC: &[&str] = &[
     "sem_post",
     "pthread_cond_wait",
     "pthread_cond_timedwait",
+    // File descriptors (`fd_sync`).
+    "write", "writev", "pwrite", "pwrite64", "send", "sendto", "sendmsg", "eventfd_write",
+    "read", "readv", "pread", "pread64", "recv", "recvfrom", "recvmsg", "eventfd_read",
+    "close", "pipe", "pipe2", "socketpair", "dup", "dup2", "dup3",
     // Not synchronisation, but interposed the same way (`mappings`).
     "munmap",
 ];

@@ -119,6 +119,8 @@ fn annotated_demos_keep_their_verdicts_in_deep_mode() {
         ("heap-blocks", &["far", "fixed"], false),
         ("own-allocator", &["racy"], true),
         ("own-allocator", &["fixed"], false),
+        ("fd-sync", &["racy"], true),
+        ("fd-sync", &["fixed"], false),
     ];
     for (krate, args, racy) in cases {
         let mut all = vec!["run", "--deep", "-p", krate, "--"];

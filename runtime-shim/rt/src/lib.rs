@@ -15,8 +15,8 @@
 //! * linker wraps (`--wrap`, added by the CLI): pthread creation and join
 //!   ([`thread`]), the global allocator ([`alloc`]), std's precompiled slow
 //!   paths ([`stdwrap`]), and libc's locks, condition variables and
-//!   semaphores called directly ([`pthread_sync`]), `munmap`
-//!   ([`mappings`]).
+//!   semaphores called directly ([`pthread_sync`]), file descriptors as
+//!   synchronisation ([`fd_sync`]), `munmap` ([`mappings`]).
 //!
 //! Hot state lives in a per-thread [`ThreadState`] reached through one
 //! const-initialised thread-local. Every hook first checks the thread's
@@ -44,6 +44,7 @@ use crate::abi::{FnInfo, KeySlot, Site, NO_KEY};
 
 pub mod alloc;
 pub mod atomics;
+pub mod fd_sync;
 pub mod mappings;
 pub mod memory;
 pub mod pthread_sync;
