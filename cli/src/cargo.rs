@@ -199,12 +199,22 @@ impl Session {
         // The runtime is linked in by the wrapper, behind cargo's back: name
         // the build of it in the fingerprint too, so that a rebuilt runtime
         // (a new racecheck, a changed source) relinks every program.
-        rustflags.extend(["--cfg".to_string(), format!("racecheck_runtime=\"{:016x}\"", crate::runtime::identity(&runtime))]);
+        // The linker arguments (the wraps) too: they are not in cargo's
+        // fingerprint either.
+        let link_args = wraps.link_args();
+        let identity = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            crate::runtime::identity(&runtime).hash(&mut h);
+            link_args.hash(&mut h);
+            h.finish()
+        };
+        rustflags.extend(["--cfg".to_string(), format!("racecheck_runtime=\"{identity:016x}\"")]);
         let mut env = vec![
             ("RUSTC_WRAPPER".to_string(), exe.into_os_string()),
             (wrapper::ENV_WRAPPER.to_string(), "1".into()),
             (wrapper::ENV_INNER.to_string(), std::env::var_os("RUSTC_WRAPPER").unwrap_or_default()),
-            (wrapper::ENV_LINK_ARGS.to_string(), wraps.link_args().join("\x1f").into()),
+            (wrapper::ENV_LINK_ARGS.to_string(), link_args.join("\x1f").into()),
             (
                 wrapper::ENV_RUNTIME.to_string(),
                 runtime.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join("\x1f").into(),

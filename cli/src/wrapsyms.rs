@@ -94,6 +94,7 @@ pub const LIBC_SYNC: &[&str] = &[
     "close", "pipe", "pipe2", "socketpair", "dup", "dup2", "dup3",
     // Not synchronisation, but interposed the same way (`mappings`).
     "munmap",
+    "mremap",
 ];
 
 /// The libstd rlib of `sysroot` for `target`.

@@ -200,7 +200,7 @@ static TLS_OFFSET: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsi
 /// thread's [`Tls`] through the thread pointer, without the call a
 /// `thread_local!` access compiles to, when it can.
 #[inline(always)]
-pub fn with_state_fast<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+pub(crate) fn with_state_fast<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     let off = TLS_OFFSET.load(Relaxed);
     if off != 0 {
         // SAFETY: `off` is TLS's offset from the thread pointer, the same in
@@ -433,7 +433,7 @@ pub fn access(addr: usize, size: usize, write: bool, site: &'static Site, key: K
 /// A plain access found by the compiler's instrumentation (deep mode), by
 /// the instruction before `pc`.
 #[inline(always)]
-pub fn deep_access(addr: usize, size: usize, write: bool, pc: usize) {
+pub(crate) fn deep_access(addr: usize, size: usize, write: bool, pc: usize) {
     if size == 0 || seen_in_this_epoch(addr, size, write) {
         return;
     }
@@ -508,7 +508,7 @@ fn deep_access_slow(addr: usize, size: usize, write: bool, pc: usize) {
 /// An instrumented function is entered (deep mode); `caller_pc` is its
 /// return address.
 #[inline(always)]
-pub fn call_enter(caller_pc: usize) {
+pub(crate) fn call_enter(caller_pc: usize) {
     with_state_fast(|st| {
         st.history.push_call(caller_pc as u64, &st.stack);
         st.stack.push(Frame::call(caller_pc as u64));
@@ -519,7 +519,7 @@ pub fn call_enter(caller_pc: usize) {
 /// an empty one is taken back (see [`exit`]). A deep frame never fails the
 /// test: the compiler's calls cannot unwind.
 #[inline(always)]
-pub fn call_exit() {
+pub(crate) fn call_exit() {
     with_state_fast(|st| {
         let Some(top) = st.stack.pop() else { return };
         let published = st.clocks.clock.get(st.slot);

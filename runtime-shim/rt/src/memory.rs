@@ -13,23 +13,27 @@
 
 use std::arch::naked_asm;
 
-/// An access of `WHAT & 0xff` bytes at `addr`, a write when bit 8 is set, by
-/// the instruction before `pc`: one copy per size and direction, so the
-/// fast path's masks are constants.
-extern "C" fn plain<const WHAT: u32>(addr: usize, pc: usize) {
-    super::deep_access(addr, (WHAT & 0xff) as usize, WHAT & WRITE != 0, pc);
-}
-
 const WRITE: u32 = 1 << 8;
 
-/// `name(addr)`: loads the return address into the second argument and
-/// jumps to [`plain`] for the size and direction.
+/// For each `name = WHAT`: `name(addr)`, a naked stub that loads its return
+/// address (the instrumented instruction's) into the second argument and
+/// jumps to `name::check`, the access of `WHAT & 0xff` bytes (a write when
+/// bit 8 is set). One plain, non-generic function per entry point: the
+/// fast path's masks are constants, and nothing it reads need be reachable
+/// from other crates (which would put it behind the GOT).
 macro_rules! access {
     ($($name:ident = $what:expr;)*) => {$(
+        mod $name {
+            use super::WRITE;
+            pub(super) extern "C" fn check(addr: usize, pc: usize) {
+                const WHAT: u32 = $what;
+                super::super::deep_access(addr, (WHAT & 0xff) as usize, WHAT & WRITE != 0, pc);
+            }
+        }
         #[unsafe(naked)]
         #[no_mangle]
         pub unsafe extern "C" fn $name(addr: *mut u8) {
-            naked_asm!("mov rsi, [rsp]", "jmp {plain}", plain = sym plain::<{ $what }>)
+            naked_asm!("mov rsi, [rsp]", "jmp {check}", check = sym $name::check)
         }
     )*};
 }

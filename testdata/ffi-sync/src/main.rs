@@ -4,8 +4,9 @@
 //!
 //! `ffi-sync fixed`: a pthread mutex around a counter, a condition variable
 //! handing over a value, an rwlock's writer and readers, a spinlock, a
-//! semaphore posted after a write, and a page unmapped by one thread and
-//! mapped again at the same address by another. Silent.
+//! semaphore posted after a write, and a page unmapped (or moved away by
+//! `mremap`) by one thread and mapped again at the same address by
+//! another. Silent.
 //! `ffi-sync racy`: two threads each take a different mutex around the same
 //! counter, and a semaphore posted before the write it should publish. Two
 //! races.
@@ -171,6 +172,42 @@ mod scenarios {
         t.join().unwrap();
     }
 
+    /// As `mapping_reused`, with the page moved away by `mremap` instead of
+    /// unmapped: its old address is free, and the main thread maps a new
+    /// page there. Different memory, no race.
+    pub fn mapping_moved() {
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        static ADDR: AtomicUsize = AtomicUsize::new(0);
+        const LEN: usize = 4096;
+        let map = |hint: usize, prot: i32, flags: i32| unsafe {
+            libc::mmap(hint as *mut libc::c_void, LEN, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags, -1, 0)
+        };
+        let rw = libc::PROT_READ | libc::PROT_WRITE;
+        let t = thread::spawn(move || {
+            let p = map(0, rw, 0) as *mut u64;
+            // Somewhere to move it to.
+            let to = map(0, libc::PROT_NONE, 0);
+            unsafe {
+                *p = 1;
+                let moved = libc::mremap(p.cast(), LEN, LEN, libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED, to);
+                assert_eq!(moved, to, "mremap moved the page");
+                libc::munmap(moved, LEN);
+            }
+            ADDR.store(p as usize, Relaxed);
+        });
+        let mut at = 0;
+        while at == 0 {
+            at = ADDR.load(Relaxed);
+        }
+        let q = map(at, rw, libc::MAP_FIXED_NOREPLACE) as *mut u64;
+        assert_eq!(q as usize, at, "the address was taken again");
+        unsafe {
+            *q = 2;
+            libc::munmap(q.cast(), LEN);
+        }
+        t.join().unwrap();
+    }
+
     /// A writer posts the semaphore after (or, `post_first`, before) its
     /// write; the reader waits, then reads.
     pub fn semaphore(s: &Shared, post_first: bool) {
@@ -206,6 +243,7 @@ fn main() {
             scenarios::rwlock_and_spinlock(&s);
             scenarios::semaphore(&s, false);
             scenarios::mapping_reused();
+            scenarios::mapping_moved();
         }
         Some("racy") => {
             scenarios::mutex_counter(&s, |i| i, 1);
