@@ -867,13 +867,3 @@ fn file_descriptors_order_what_they_carry() {
     assert_silent_with("fd-sync", &["fixed"]);
     assert_racy_with("fd-sync", &["racy"], "fd-sync", 2);
 }
-
-/// A word written by thread 1 and read by two ordered readers, then by a
-/// reader that is not ordered after the write: the full cells give up a
-/// read, never the write, so the late reader's race is found (it was
-/// missed when the write, being ordered, was evicted first).
-#[test]
-fn full_shadow_cells_keep_the_write() {
-    assert_racy_with("shadow-eviction", &["racy"], "shadow-eviction", 1);
-    assert_silent_with("shadow-eviction", &["fixed"]);
-}
