@@ -30,6 +30,8 @@ const PATTERNS: &[(&str, bool, &str, &str)] = &[
     ("scope_decrement", true, "9ScopeData29decrement_num_running_threads", "the end of thread::scope"),
     ("park", true, "6thread9functions4park", "thread::park"),
     ("park_timeout", true, "6thread9functions12park_timeout", "thread::park_timeout"),
+    ("stdout_lock", true, "2io5stdioNtB5_6Stdout4lock", "io::stdout().lock()"),
+    ("stderr_lock", true, "2io5stdioNtB5_6Stderr4lock", "io::stderr().lock()"),
     ("alloc", false, "7___rustc12___rust_alloc", "heap allocation"),
     ("dealloc", false, "7___rustc14___rust_dealloc", "heap deallocation"),
     ("realloc", false, "7___rustc14___rust_realloc", "heap reallocation"),

@@ -155,7 +155,7 @@ fn std_synchronisation_used_correctly_inside_the_test_harness_is_silent() {
     for _ in 0..3 {
         let (code, out, err) = cli(&["test", "-p", "std-sync"]);
         assert_eq!(code, Some(0), "{out}\n{err}");
-        assert!(out.contains("test result: ok. 12 passed"), "{out}");
+        assert!(out.contains("test result: ok. 13 passed"), "{out}");
         assert!(!err.contains("DATA RACE"), "{err}");
     }
 }
@@ -167,7 +167,7 @@ fn std_synchronisation_misused_is_reported_per_primitive() {
     assert!(err.matches("WARNING: DATA RACE").count() >= 11, "{err}");
     for scenario in [
         "spawn_join", "scope", "mutex_contended", "rwlock", "condvar", "barrier", "once", "channel",
-        "atomics_and_fences", "arc_drop_elsewhere", "extras", "park_unpark",
+        "atomics_and_fences", "arc_drop_elsewhere", "extras", "park_unpark", "stdio_lock",
     ] {
         assert!(err.contains(&format!("std_sync::scenarios::{scenario}")), "no report for {scenario}:\n{err}");
     }

@@ -35,6 +35,8 @@ pub const KINDS: &[(&str, &str)] = &[
     ("scope_decrement", "the end of thread::scope"),
     ("park", "thread::park"),
     ("park_timeout", "thread::park_timeout"),
+    ("stdout_lock", "io::stdout().lock()"),
+    ("stderr_lock", "io::stderr().lock()"),
     ("alloc", "heap allocation"),
     ("dealloc", "heap deallocation"),
     ("realloc", "heap reallocation"),
@@ -164,6 +166,12 @@ macro_rules! wrap {
                 super::acquired(addr);
             }
         }
+    };
+    (stdout_lock, $sym:literal) => {
+        stdio_lock!(stdout_lock, $sym);
+    };
+    (stderr_lock, $sym:literal) => {
+        stdio_lock!(stderr_lock, $sym);
     };
     (barrier_wait, $sym:literal) => {
         mod barrier_wait {
@@ -333,6 +341,41 @@ fn after_park() {
     acquired(base + offset);
 }
 
+/// `Stdout::lock`/`Stderr::lock`: std's reentrant lock is taken inside
+/// std, out of sight, while the guard's unlock is inlined into the caller's
+/// crate and seen (a Release on the lock's futex word). The lock returns
+/// the guard, one pointer to the `ReentrantLock`; where in it the futex
+/// word lies is std's private layout, so every synchronisation object in
+/// its first 128 bytes is acquired (more than needed can only hide a race).
+macro_rules! stdio_lock {
+    ($kind:ident, $sym:literal) => {
+        mod $kind {
+            extern "Rust" {
+                #[link_name = concat!("__real_", $sym)]
+                fn real(stdio: *const u8) -> *const u8;
+            }
+            #[export_name = concat!("__wrap_", $sym)]
+            fn wrapper(stdio: *const u8) -> *const u8 {
+                super::called(stringify!($kind));
+                // SAFETY: forwarding std's own call unchanged.
+                let lock = unsafe { real(stdio) };
+                super::acquired_within(lock as usize, 128);
+                lock
+            }
+        }
+    };
+}
+
+/// Acquire every synchronisation object whose (4-byte aligned) address lies
+/// in `[addr, addr + len)`.
+fn acquired_within(addr: usize, len: usize) {
+    with_state(|st| {
+        for a in (addr & !3..addr + len).step_by(4) {
+            acquire(st, a);
+        }
+    });
+}
+
 /// `installed!(kind, …)`, last in the generated list: the kinds wrapped.
 macro_rules! installed {
     ($($kind:ident),* $(,)?) => {
@@ -349,7 +392,7 @@ include!(concat!(env!("OUT_DIR"), "/wraps.rs"));
 /// contended-lock, scope and park wrappers need other threads; the test
 /// suite's std-sync scenarios prove those.
 pub fn self_test() -> Vec<String> {
-    let probed = ["condvar_wait_timeout", "once_call", "barrier_wait", "alloc", "dealloc", "realloc"];
+    let probed = ["condvar_wait_timeout", "once_call", "barrier_wait", "stderr_lock", "alloc", "dealloc", "realloc"];
     // Another thread setting a flag meanwhile only means its wrapper ran.
     for (i, _) in KINDS.iter().enumerate().filter(|(_, (kind, _))| probed.contains(kind)) {
         RAN[i].store(false, Relaxed);
@@ -361,6 +404,7 @@ pub fn self_test() -> Vec<String> {
     let g = m.lock().unwrap_or_else(|e| e.into_inner());
     drop(cv.wait_timeout(g, std::time::Duration::ZERO));
     std::sync::Barrier::new(1).wait();
+    drop(std::io::stderr().lock());
     let b = std::hint::black_box(Box::new([0u8; 64]));
     drop(b);
     let mut v: Vec<u8> = Vec::with_capacity(8);

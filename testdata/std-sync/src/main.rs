@@ -259,6 +259,39 @@ mod scenarios {
         t.join().unwrap();
     }
 
+    /// `io::stdout().lock()` and `io::stderr().lock()` held around an
+    /// update, as programs that print a consistent line do (racy: one
+    /// thread updates without the lock).
+    pub fn stdio_lock(racy: bool) {
+        use std::io::Write;
+        let s = Arc::new(Shared::new());
+        let hs: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let s = Arc::clone(&s);
+                thread::spawn(move || {
+                    for _ in 0..ROUNDS / 10 {
+                        if racy && i == 1 {
+                            s.bump();
+                            continue;
+                        }
+                        if i % 2 == 0 {
+                            let mut out = std::io::stdout().lock();
+                            s.bump();
+                            let _ = out.flush();
+                        } else {
+                            let _err = std::io::stderr().lock();
+                            let _out = std::io::stdout().lock();
+                            s.bump();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    }
+
     /// park/unpark with a flag, LazyLock, sync_channel(n), Builder::spawn,
     /// wait_while, wait_timeout, Arc::try_unwrap, compiler_fence.
     pub fn extras(racy: bool) {
@@ -406,6 +439,7 @@ fn main() {
         ("arc_drop_elsewhere", scenarios::arc_drop_elsewhere),
         ("extras", scenarios::extras),
         ("park_unpark", scenarios::park_unpark),
+        ("stdio_lock", scenarios::stdio_lock),
     ];
     let racy = match std::env::args().nth(1).as_deref() {
         Some("racy") => true,
@@ -438,6 +472,6 @@ mod harness {
     }
     silent!(
         spawn_join, scope, mutex_contended, rwlock, condvar, barrier, once, channel, atomics_and_fences,
-        arc_drop_elsewhere, extras, park_unpark,
+        arc_drop_elsewhere, extras, park_unpark, stdio_lock,
     );
 }
