@@ -427,6 +427,10 @@ impl Instrumenter<'_> {
                     self.place_children(rest);
                 }
             }
+            // `[Self::EMPTY; N]`: a constant operand need not be `Copy`, but
+            // a block around it would have to be. A path there is left as it
+            // is (a `static mut` read there goes unchecked).
+            Expr::Repeat(r) if matches!(&*r.expr, Expr::Path(_)) => {}
             Expr::Repeat(r) => self.expr(&mut r.expr, Ctx::Value),
             Expr::Await(a) => self.place_children(&mut a.base),
             Expr::Closure(c) => {
@@ -741,12 +745,33 @@ impl Instrumenter<'_> {
         }
     }
 
-    /// `if false { let _ = &P; }`: never runs, but borrows `P` the way the
-    /// user's code touched it, so an `unsafe` block the user needed for `P`
-    /// (a raw pointer deref, a union field) is still needed: `&raw` of a
-    /// deref is safe, and without this the user would see `unused_unsafe`.
-    fn witness(place: &Expr) -> Stmt {
-        parse_quote!(if false { #[allow(static_mut_refs)] let _ = &#place; })
+    /// `if false { let _ = &B; }`: never runs, but borrows the place the way
+    /// the user's code touched it, so an `unsafe` block the user needed for
+    /// it (a raw pointer deref, a `static mut`) is still needed, and the user
+    /// does not see `unused_unsafe`. `B` is the place without its trailing
+    /// fields (`(*h).len` gives `&*h`): a reference to a field of a
+    /// `#[repr(packed)]` struct does not compile (E0793), and a raw borrow
+    /// (`&raw const (*h).len`) is safe, so it would witness nothing. A field
+    /// of a local needs no `unsafe` and gets no witness: borrowing the whole
+    /// local could conflict with a live borrow of another of its fields.
+    fn witness(place: &Expr) -> TokenStream {
+        let mut base = place;
+        let mut fields = false;
+        loop {
+            match base {
+                Expr::Field(f) => {
+                    fields = true;
+                    base = &f.base;
+                }
+                Expr::Paren(p) => base = &p.expr,
+                Expr::Group(g) => base = &g.expr,
+                _ => break,
+            }
+        }
+        if fields && matches!(base, Expr::Path(p) if !is_static_path(p)) {
+            return TokenStream::new();
+        }
+        quote!(if false { #[allow(static_mut_refs)] let _ = &#base; })
     }
 
     /// `#[allow(static_mut_refs)] let _ = read_val(&X, SITE);`

@@ -11,7 +11,7 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
             *{
                 if false {
                     #[allow(static_mut_refs)]
-                    let _ = &(*p).a;
+                    let _ = &*p;
                 }
                 ::racecheck::__rt::write_place(
                     &raw mut (*p).a,
@@ -29,7 +29,7 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
             *{
                 if false {
                     #[allow(static_mut_refs)]
-                    let _ = &(*p).inner.items[i].c;
+                    let _ = &(*p).inner.items[i];
                 }
                 ::racecheck::__rt::update_place(
                     &raw mut (*p).inner.items[i].c,
