@@ -97,8 +97,6 @@ pub struct Invocation {
     pub has_target: bool,
     pub is_test: bool,
     pub has_debuginfo: bool,
-    /// `--edition`, when given (rustc's default is 2015).
-    pub edition: Option<String>,
 }
 
 impl Invocation {
@@ -110,7 +108,6 @@ impl Invocation {
                 Some("--crate-name") => inv.crate_name = Some(a.clone()),
                 Some("--crate-type") => inv.crate_types.push(a.clone()),
                 Some("-C") if a.starts_with("debuginfo=") => inv.has_debuginfo = true,
-                Some("--edition") => inv.edition = Some(a.clone()),
                 _ => {}
             }
             if a == "--target" || a.starts_with("--target=") {
@@ -121,9 +118,6 @@ impl Invocation {
             }
             if a.starts_with("-Cdebuginfo=") {
                 inv.has_debuginfo = true;
-            }
-            if let Some(e) = a.strip_prefix("--edition=") {
-                inv.edition = Some(e.to_string());
             }
             prev = Some(a.as_str());
         }
@@ -162,9 +156,9 @@ impl Invocation {
                 extra.extend(DEEP_FLAGS.iter().map(|f| f.to_string()));
                 // A race fails the test during which it was found: through
                 // racecheck's test runner, libtest's own with each test
-                // wrapped. An edition-2015 crate could not name it by path.
-                let edition_2015 = self.edition.as_deref().is_none_or(|e| e == "2015");
-                if let (true, false, Some(runner)) = (self.is_test, edition_2015, test_runner) {
+                // wrapped. (The attribute's path resolves through the
+                // extern prelude in every edition, 2015 included.)
+                if let (true, Some(runner)) = (self.is_test, test_runner) {
                     extra.push("--extern".to_string());
                     extra.push(format!("racecheck_test_runner={runner}"));
                     extra.push("-Zcrate-attr=feature(custom_test_frameworks)".to_string());
@@ -312,15 +306,15 @@ mod tests {
         }
         assert!(!extra.contains(&"-Cpasses=tsan".to_string()), "the sanitizer runs the pass once");
         assert!(!extra.iter().any(|a| a.contains("instrument-func-entry-exit")), "entry and exit give the stacks");
-        // Test crates get racecheck's test runner, unless edition 2015.
+        // Test crates get racecheck's test runner, in every edition.
         let runner = |args: &str| {
             let extra = inv(args).extra_args(&[], &[], Some(true), Some("/c/librunner.rlib")).0;
             extra.contains(&"-Zcrate-attr=test_runner(racecheck_test_runner::run)".to_string())
                 && extra.contains(&"racecheck_test_runner=/c/librunner.rlib".to_string())
         };
         assert!(runner("--crate-name app --edition=2021 --test --target x"));
-        assert!(!runner("--crate-name app --edition=2015 --test --target x"));
-        assert!(!runner("--crate-name app --test --target x"));
+        assert!(runner("--crate-name app --edition=2015 --test --target x"));
+        assert!(runner("--crate-name app --test --target x"));
         assert!(!runner("--crate-name app --edition=2021 --crate-type lib --target x"));
         // A dependency outside the workspace: atomics only, as in annotated mode.
         let (extra, instrument) = i.extra_args(&[], &[], Some(false), None);

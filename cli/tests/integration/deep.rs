@@ -152,35 +152,38 @@ fn racy_tests_fail_in_deep_mode() {
 }
 
 /// A crate that never heard of racecheck: `racecheck test --deep` builds
-/// it with the runtime and reports its race; annotated mode says what it
-/// needs instead.
+/// it with the runtime and reports its race, and the racy test fails, in
+/// edition 2021 and 2015 alike; annotated mode says what it needs instead.
 #[test]
 fn deep_mode_needs_no_dependency() {
-    let dir = tempfile::tempdir().unwrap();
-    write_crate(dir.path());
-    let mut c = racecheck();
-    c.current_dir(dir.path()).args(["test", "--deep"]);
-    let o = run(c);
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
-    assert_eq!(o.status.code(), Some(RACES_FOUND), "{out}\n{err}");
-    assert!(out.contains("test racy_push ... FAILED") && out.contains("test locked_push ... ok"), "{out}");
-    assert!(err.contains("<alloc::vec::Vec<u64>>::push()"), "{err}");
-    assert!(err.contains("src/lib.rs:10:"), "the user's call site: {err}");
-    assert!(err.contains("race detected during test plain: racy_push"), "{err}");
-    assert!(!err.contains("no #[race_check] code ran"), "{err}");
-
-    let mut c = racecheck();
-    c.current_dir(dir.path()).args(["test"]);
-    let o = run(c);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("depends on the `racecheck` crate"), "{}", stderr(&o));
+    for edition in ["2021", "2015"] {
+        let dir = tempfile::tempdir().unwrap();
+        write_crate(dir.path(), edition);
+        let mut c = racecheck();
+        c.current_dir(dir.path()).args(["test", "--deep"]);
+        let o = run(c);
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(RACES_FOUND), "edition {edition}: {out}\n{err}");
+        assert!(out.contains("test racy_push ... FAILED") && out.contains("test locked_push ... ok"), "{edition}: {out}");
+        assert!(err.contains("<alloc::vec::Vec<u64>>::push()"), "{err}");
+        assert!(err.contains("src/lib.rs:10:"), "the user's call site: {err}");
+        assert!(err.contains("race detected during test plain: racy_push"), "{err}");
+        assert!(!err.contains("no #[race_check] code ran"), "{err}");
+        if edition == "2021" {
+            let mut c = racecheck();
+            c.current_dir(dir.path()).args(["test"]);
+            let o = run(c);
+            assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+            assert!(stderr(&o).contains("depends on the `racecheck` crate"), "{}", stderr(&o));
+        }
+    }
 }
 
-fn write_crate(dir: &Path) {
+fn write_crate(dir: &Path, edition: &str) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(
         dir.join("Cargo.toml"),
-        "[package]\nname = \"plain\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        format!("[package]\nname = \"plain\"\nversion = \"0.1.0\"\nedition = \"{edition}\"\n\n[workspace]\n"),
     )
     .unwrap();
     std::fs::write(
