@@ -198,18 +198,10 @@ impl Session {
         rustflags.extend(["--cfg".to_string(), format!("racecheck_wrapper=\"{}\"", crate::wrapper::RECORD_VERSION)]);
         // The runtime is linked in by the wrapper, behind cargo's back: name
         // the build of it in the fingerprint too, so that a rebuilt runtime
-        // (a new racecheck, a changed source) relinks every program.
-        // The linker arguments (the wraps) too: they are not in cargo's
-        // fingerprint either.
+        // (a new racecheck, a changed source) or a changed wrap list relinks
+        // every program.
         let link_args = wraps.link_args();
-        let identity = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            crate::runtime::identity(&runtime).hash(&mut h);
-            link_args.hash(&mut h);
-            h.finish()
-        };
-        rustflags.extend(["--cfg".to_string(), format!("racecheck_runtime=\"{identity:016x}\"")]);
+        rustflags.extend(["--cfg".to_string(), format!("racecheck_runtime=\"{:016x}\"", crate::runtime::identity(&runtime, &link_args))]);
         let mut env = vec![
             ("RUSTC_WRAPPER".to_string(), exe.into_os_string()),
             (wrapper::ENV_WRAPPER.to_string(), "1".into()),

@@ -112,8 +112,9 @@ pub fn build_in(dir: &Path, tc: &Toolchain, wraps_rs: &Path) -> Result<Vec<PathB
 }
 
 /// A value that changes whenever any of the runtime's rlibs is rebuilt
-/// (their paths, sizes and modification times).
-pub fn identity(rlibs: &[PathBuf]) -> u64 {
+/// (their paths, sizes and modification times) or the linker arguments that
+/// come with them (the wraps) change: neither is in cargo's fingerprint.
+pub fn identity(rlibs: &[PathBuf], link_args: &[String]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for r in rlibs {
@@ -123,6 +124,7 @@ pub fn identity(rlibs: &[PathBuf]) -> u64 {
             m.modified().ok().hash(&mut h);
         }
     }
+    link_args.hash(&mut h);
     h.finish()
 }
 

@@ -4,16 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{assert_snapshot, normalise, racecheck, run, stderr, testdata};
+use crate::{assert_snapshot, cli, normalise, racecheck, run, stderr, testdata};
 
 const RACES_FOUND: i32 = 66;
-
-fn cli(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut c = racecheck();
-    c.args(args);
-    let o = run(c);
-    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o))
-}
 
 /// The executable `racecheck run --deep -p krate` built.
 fn deep_built(krate: &str) -> PathBuf {
@@ -256,22 +249,18 @@ fn the_runtime_defines_the_whole_instrumentation_abi() {
     // Any run builds the runtime for this toolchain.
     let (code, _, err) = cli(&["run", "-p", "counter-fixed"]);
     assert_eq!(code, Some(0), "{err}");
-    let list = runtime_rlib_list();
+    let tc = racecheck_cli::cargo::toolchain().unwrap();
+    let list = racecheck_cli::runtime::cache_root().join(&tc.key).join("runtime-rlibs");
     let mut defined = std::collections::HashSet::new();
     for rlib in std::fs::read_to_string(&list).unwrap().lines() {
         let data = std::fs::read(rlib).unwrap();
         let archive = object::read::archive::ArchiveFile::parse(&*data).unwrap();
         for member in archive.members() {
             let member = member.unwrap();
-            // An archive member is only 2-byte aligned; ELF parsing wants 8.
-            let bytes: Vec<u64> = member.data(&*data).unwrap().chunks(8).map(|c| {
-                let mut w = [0u8; 8];
-                w[..c.len()].copy_from_slice(c);
-                u64::from_ne_bytes(w)
-            }).collect();
-            // SAFETY: viewing initialised u64s as bytes.
-            let bytes = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<u8>(), bytes.len() * 8) };
-            let Ok(file) = object::File::parse(bytes) else { continue };
+            // Members sit at unaligned offsets; the ELF parser needs
+            // alignment (as in the CLI's `wrapsyms`).
+            let bytes = member.data(&*data).unwrap().to_vec();
+            let Ok(file) = object::File::parse(&*bytes) else { continue };
             for s in file.symbols().filter(|s| s.is_definition() && s.is_global()) {
                 if let Ok(name) = s.name() {
                     defined.insert(name.to_string());
@@ -302,23 +291,6 @@ fn the_runtime_defines_the_whole_instrumentation_abi() {
     }
     let missing: Vec<_> = wanted.iter().filter(|w| !defined.contains(*w)).collect();
     assert!(missing.is_empty(), "not defined by the runtime: {missing:?}");
-}
-
-/// `<cache>/<this toolchain>/runtime-rlibs`.
-fn runtime_rlib_list() -> PathBuf {
-    let vv = Command::new("rustc").arg("-vV").output().unwrap();
-    let vv = String::from_utf8_lossy(&vv.stdout).into_owned();
-    let field = |k: &str| vv.lines().find_map(|l| l.strip_prefix(k)).map(str::trim).unwrap_or_default().to_string();
-    let commit = field("commit-hash:");
-    let key = format!("{}-{}-{}", field("release:"), &commit[..commit.len().min(12)], field("host:"));
-    let root = match std::env::var_os("RACECHECK_CACHE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
-            .join("racecheck"),
-    };
-    root.join(key).join("runtime-rlibs")
 }
 
 /// `--deep=all`: rayon (join, par_iter, scope, par_sort), crossbeam-epoch's

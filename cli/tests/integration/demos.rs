@@ -3,18 +3,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{assert_snapshot, normalise, racecheck, run, stderr, testdata};
+use crate::{assert_snapshot, cli, normalise, racecheck, run, stderr, testdata};
 
 const RACES_FOUND: i32 = 66;
 const SILENT_RUNS: usize = 20;
-
-/// Run the CLI on testdata/ with `args`: exit code, stdout, stderr.
-fn cli(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut c = racecheck();
-    c.args(args);
-    let o = run(c);
-    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o))
-}
 
 fn run_bin(krate: &str, args: &[&str]) -> (i32, String) {
     let mut all = vec!["run", "-p", krate, "--"];

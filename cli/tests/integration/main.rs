@@ -32,6 +32,14 @@ pub fn run(mut cmd: Command) -> Output {
     cmd.output().expect("failed to start racecheck")
 }
 
+/// Run the CLI on testdata/ with `args`: exit code, stdout, stderr.
+pub fn cli(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut c = racecheck();
+    c.args(args);
+    let o = run(c);
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o))
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -73,32 +73,27 @@ fn on_acquire(fd: c_int) {
     }
 }
 
-/// `__wrap_NAME(fd, …)` forwarding to `__real_NAME`, releasing into the
-/// descriptor's object before the call.
-macro_rules! releasing {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
-        pub mod $name {
-            use super::*;
-            extern "C" {
-                #[link_name = concat!("__real_", stringify!($name))]
-                fn real(fd: c_int, $($arg: $ty),*) -> $ret;
-            }
-            /// # Safety
-            /// Same contract as the libc function.
-            #[export_name = concat!("__wrap_", stringify!($name))]
-            pub unsafe extern "C" fn $name(fd: c_int, $($arg: $ty),*) -> $ret {
-                on_release(fd);
-                // SAFETY: forwarding the caller's arguments unchanged.
-                unsafe { real(fd, $($arg),*) }
-            }
-        }
-    )*};
+/// Around a call on `fd` that publishes: release into its object first.
+fn releasing<R>(fd: c_int, real: impl FnOnce() -> R) -> R {
+    on_release(fd);
+    real()
 }
 
-/// The same, acquiring the descriptor's object after a call that did not
-/// fail (returned a non-negative value).
-macro_rules! acquiring {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
+/// Around a call on `fd` that receives: acquire its object after a call
+/// that did not fail (returned a non-negative value).
+fn acquiring<R: PartialOrd + Default>(fd: c_int, real: impl FnOnce() -> R) -> R {
+    let rc = real();
+    if rc >= R::default() {
+        on_acquire(fd);
+    }
+    rc
+}
+
+/// `__wrap_NAME(fd, …)` for each `NAME`, in a module of its own (each has
+/// its own `__real_NAME`), calling it through `$around` (`releasing` or
+/// `acquiring`).
+macro_rules! wrap {
+    ($around:ident: $($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
         pub mod $name {
             use super::*;
             extern "C" {
@@ -110,17 +105,13 @@ macro_rules! acquiring {
             #[export_name = concat!("__wrap_", stringify!($name))]
             pub unsafe extern "C" fn $name(fd: c_int, $($arg: $ty),*) -> $ret {
                 // SAFETY: forwarding the caller's arguments unchanged.
-                let rc = unsafe { real(fd, $($arg),*) };
-                if rc >= 0 {
-                    on_acquire(fd);
-                }
-                rc
+                $around(fd, || unsafe { real(fd, $($arg),*) })
             }
         }
     )*};
 }
 
-releasing! {
+wrap! { releasing:
     write(buf: *const c_void, n: usize) -> isize;
     writev(iov: *const libc::iovec, n: c_int) -> isize;
     pwrite(buf: *const c_void, n: usize, off: libc::off_t) -> isize;
@@ -131,7 +122,7 @@ releasing! {
     eventfd_write(value: libc::eventfd_t) -> c_int;
 }
 
-acquiring! {
+wrap! { acquiring:
     read(buf: *mut c_void, n: usize) -> isize;
     readv(iov: *const libc::iovec, n: c_int) -> isize;
     pread(buf: *mut c_void, n: usize, off: libc::off_t) -> isize;

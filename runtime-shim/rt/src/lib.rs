@@ -169,27 +169,31 @@ pub fn busy() -> bool {
 /// runtime is off, the thread is busy already, or the thread has finished.
 #[inline(always)]
 pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    TLS.with(|t| {
-        if t.busy.get() {
-            return None;
-        }
-        let mut st = t.state.get();
-        // A thread has state only once the runtime is running: test for
-        // that only before its first event.
-        if st.is_null() && !ENABLED.load(Relaxed) && !init() {
-            return None;
-        }
-        t.busy.set(true);
-        if st.is_null() {
-            st = thread::register_unknown_thread();
-            set_state(st);
-        }
-        // SAFETY: `st` was leaked for this thread and is only used by it; the
-        // busy flag keeps this the only live reference.
-        let r = unsafe { st.as_mut() }.filter(|s| !s.dead).map(f);
-        t.busy.set(false);
-        r
-    })
+    TLS.with(|t| with_tls(t, f))
+}
+
+/// [`with_state`] on the calling thread's `t`.
+#[inline(always)]
+fn with_tls<R>(t: &Tls, f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    if t.busy.get() {
+        return None;
+    }
+    let mut st = t.state.get();
+    // A thread has state only once the runtime is running: test for
+    // that only before its first event.
+    if st.is_null() && !ENABLED.load(Relaxed) && !init() {
+        return None;
+    }
+    t.busy.set(true);
+    if st.is_null() {
+        st = thread::register_unknown_thread();
+        set_state(st);
+    }
+    // SAFETY: `st` was leaked for this thread and is only used by it; the
+    // busy flag keeps this the only live reference.
+    let r = unsafe { st.as_mut() }.filter(|s| !s.dead).map(f);
+    t.busy.set(false);
+    r
 }
 
 /// Where [`TLS`] lies from the thread pointer, the same in every thread
@@ -198,30 +202,17 @@ static TLS_OFFSET: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsi
 
 /// [`with_state`] for the hottest hooks (deep mode's frames): finds the
 /// thread's [`Tls`] through the thread pointer, without the call a
-/// `thread_local!` access compiles to, when it can.
+/// `thread_local!` access compiles to, once the offset is known.
 #[inline(always)]
 pub(crate) fn with_state_fast<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     let off = TLS_OFFSET.load(Relaxed);
-    if off != 0 {
-        // SAFETY: `off` is TLS's offset from the thread pointer, the same in
-        // every thread; a const-initialised thread-local without a
-        // destructor is valid for the thread's whole life.
-        let t = unsafe { &*((sys::thread_pointer() as isize + off) as *const Tls) };
-        let st = t.state.get();
-        if !st.is_null() && !t.busy.get() {
-            // SAFETY: as in `with_state`: this thread's own state, the busy
-            // flag keeping this the only live reference.
-            let st = unsafe { &mut *st };
-            if st.dead {
-                return None;
-            }
-            t.busy.set(true);
-            let r = f(st);
-            t.busy.set(false);
-            return Some(r);
-        }
+    if off == 0 {
+        return with_state(f);
     }
-    with_state(f)
+    // SAFETY: `off` is TLS's offset from the thread pointer, the same in
+    // every thread; a const-initialised thread-local without a destructor
+    // is valid for the thread's whole life.
+    with_tls(unsafe { &*((sys::thread_pointer() as isize + off) as *const Tls) }, f)
 }
 
 /// Run `f` marked busy, without needing thread state.
