@@ -172,6 +172,80 @@ fn deep_mode_needs_no_dependency() {
     }
 }
 
+/// A call that records nothing leaves nothing in the history: a thread
+/// makes 200,000 calls after its racy write, each releasing (a fence, which
+/// records nothing itself, but after which an entry already recorded could
+/// no longer be taken back), and with the smallest history (32K events)
+/// the report still restores that write's stack.
+#[test]
+fn calls_that_record_nothing_keep_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"calls\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        r#"use std::sync::atomic::{fence, AtomicBool, Ordering::*};
+
+struct P(*mut u64);
+unsafe impl Sync for P {}
+static DONE: AtomicBool = AtomicBool::new(false);
+
+#[inline(never)]
+fn mix(h: u64) -> u64 {
+    h.rotate_left(5) ^ 0x9e37_79b9
+}
+
+// Instrumented with an entry and an exit, as it makes calls; it releases
+// (the fence) after its entry.
+#[inline(never)]
+fn step(h: u64) -> u64 {
+    fence(Release);
+    mix(mix(h))
+}
+
+#[inline(never)]
+fn put(p: &P, v: u64) {
+    unsafe { *p.0 = v }
+}
+
+fn main() {
+    let p = P(Box::into_raw(Box::new(0u64)));
+    std::thread::scope(|s| {
+        let p = &p;
+        s.spawn(move || {
+            put(p, 1);
+            let mut h = 0;
+            for _ in 0..200_000 {
+                h = step(h);
+            }
+            std::hint::black_box(h);
+            DONE.store(true, Relaxed);
+        });
+        s.spawn(move || {
+            while !DONE.load(Relaxed) {
+                std::hint::spin_loop();
+            }
+            put(p, 2);
+        });
+    });
+}
+"#,
+    )
+    .unwrap();
+    let mut c = racecheck();
+    c.current_dir(dir.path()).args(["run", "--deep", "--release"]).env("RACECHECK_OPTIONS", "history_size=0");
+    let o = run(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{err}");
+    assert!(!err.contains("failed to restore the stack"), "{err}");
+    let previous = err.split("Previous write").nth(1).unwrap_or_default();
+    assert!(previous.contains("calls::put()") && previous.contains("calls::main::{closure#0}::{closure#0}()"), "{err}");
+}
+
 fn write_crate(dir: &Path, edition: &str) {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(

@@ -30,7 +30,6 @@ pub mod abi;
 pub mod hooks;
 
 use std::cell::Cell as StdCell;
-use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
 use std::sync::OnceLock;
 
@@ -38,7 +37,7 @@ use racecheck_detector::history::{Event, Frame, History};
 use racecheck_detector::options::{Options, Suppressions};
 use racecheck_detector::shadow::{self as rules, AccessKind, Cell, CELLS};
 use racecheck_detector::sync::{Effect, LoadOrd, RmwOrd, StoreOrd, SyncClock, ThreadClocks};
-use racecheck_detector::Slot;
+use racecheck_detector::{Epoch, Slot};
 
 use crate::abi::{FnInfo, KeySlot, Site, NO_KEY};
 
@@ -95,6 +94,12 @@ pub struct ThreadState {
     pub history: &'static History,
     pub dead: bool,
     pub stack: Vec<Frame>,
+    /// How many frames of `stack`, from the outermost, have their entry in
+    /// the history. Annotated frames are recorded when entered; deep mode's
+    /// are recorded only once something is recorded inside them (see
+    /// [`ThreadState::log`]), so a call that records nothing costs a push
+    /// and a pop and leaves no trace.
+    pub logged: usize,
     pub clocks: ThreadClocks,
     pub info: &'static ThreadInfo,
     pub name_captured: bool,
@@ -139,6 +144,30 @@ impl ThreadState {
         }
     }
 
+    /// Record `event`, after the entries of the frames it happens in that
+    /// are not recorded yet. Returns its epoch.
+    #[inline(always)]
+    pub fn log(&mut self, event: Event) -> Epoch {
+        self.log_frames();
+        self.history.push(event, &self.stack)
+    }
+
+    /// Record the entries of the frames not recorded yet.
+    #[inline(always)]
+    fn log_frames(&mut self) {
+        if self.logged < self.stack.len() {
+            self.log_frames_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn log_frames_slow(&mut self) {
+        for i in self.logged..self.stack.len() {
+            self.history.push_call(self.stack[i].caller_pc, &self.stack[..i]);
+        }
+        self.logged = self.stack.len();
+    }
+
     /// Learn where the hooks' crate keeps this thread's inline key.
     #[inline(always)]
     pub fn note_key_slot(&mut self, slot: KeySlot) {
@@ -149,19 +178,72 @@ impl ThreadState {
     }
 }
 
+/// The thread's runtime slot: its state, and whether the runtime is
+/// running on it (hooks re-entered meanwhile do nothing).
+#[repr(C)]
 struct Tls {
     state: StdCell<*mut ThreadState>,
     busy: StdCell<bool>,
 }
 
-thread_local! {
-    static TLS: Tls = const { Tls { state: StdCell::new(null_mut()), busy: StdCell::new(false) } };
+// The runtime's thread-locals, in the executable's static TLS block (the
+// runtime is only ever linked into executables), read at a link-time
+// offset from the thread pointer (the local-exec model): one instruction,
+// where a `thread_local!` in an rlib costs a call or, found through an
+// offset variable, a load and a test. `__racecheck_tls` is a [`Tls`],
+// zeroed; `__racecheck_deep_key` is deep mode's copy of the thread's inline
+// key (see `abi::KeySlot`; the compiler's hooks land in this crate, which
+// keeps it itself), [`NO_KEY`] until the thread's first slow path.
+std::arch::global_asm!(
+    ".pushsection .tbss.__racecheck_tls,\"awT\",@nobits",
+    ".p2align 4",
+    ".globl __racecheck_tls",
+    ".hidden __racecheck_tls",
+    ".type __racecheck_tls,@object",
+    ".size __racecheck_tls,16",
+    "__racecheck_tls:",
+    ".zero 16",
+    ".popsection",
+    ".pushsection .tdata.__racecheck_deep_key,\"awT\",@progbits",
+    ".p2align 3",
+    ".globl __racecheck_deep_key",
+    ".hidden __racecheck_deep_key",
+    ".type __racecheck_deep_key,@object",
+    ".size __racecheck_deep_key,8",
+    "__racecheck_deep_key:",
+    ".quad -1",
+    ".popsection",
+);
+const _: () = assert!(std::mem::size_of::<Tls>() <= 16 && std::mem::align_of::<Tls>() <= 16);
+
+/// The calling thread's [`Tls`].
+#[inline(always)]
+fn tls() -> &'static Tls {
+    let t: usize;
+    // SAFETY: the address of this thread's zero-initialised `__racecheck_tls`,
+    // a valid `Tls` (null state, not busy) for the thread's whole life. The
+    // reference cannot leave the thread: `Tls` is not `Sync`.
+    unsafe {
+        std::arch::asm!("mov {t}, qword ptr fs:0", "lea {t}, [{t} + __racecheck_tls@tpoff]", t = out(reg) t,
+            options(nostack, pure, readonly, preserves_flags));
+        &*(t as *const Tls)
+    }
+}
+
+/// `TLS.with(|t| …)`, as for a `thread_local!`.
+struct TlsKey;
+static TLS: TlsKey = TlsKey;
+impl TlsKey {
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&Tls) -> R) -> R {
+        f(tls())
+    }
 }
 
 /// Is the calling thread inside the runtime already?
 #[inline(always)]
 pub fn busy() -> bool {
-    TLS.with(|t| t.busy.get())
+    tls().busy.get()
 }
 
 /// Run `f` with the calling thread's state, marked busy so that whatever `f`
@@ -169,12 +251,7 @@ pub fn busy() -> bool {
 /// runtime is off, the thread is busy already, or the thread has finished.
 #[inline(always)]
 pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    TLS.with(|t| with_tls(t, f))
-}
-
-/// [`with_state`] on the calling thread's `t`.
-#[inline(always)]
-fn with_tls<R>(t: &Tls, f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    let t = tls();
     if t.busy.get() {
         return None;
     }
@@ -196,25 +273,6 @@ fn with_tls<R>(t: &Tls, f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     r
 }
 
-/// Where [`TLS`] lies from the thread pointer, the same in every thread
-/// (see [`DEEP_KEY_OFFSET`]); 0 until a thread first gets state.
-static TLS_OFFSET: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
-
-/// [`with_state`] for the hottest hooks (deep mode's frames): finds the
-/// thread's [`Tls`] through the thread pointer, without the call a
-/// `thread_local!` access compiles to, once the offset is known.
-#[inline(always)]
-pub(crate) fn with_state_fast<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    let off = TLS_OFFSET.load(Relaxed);
-    if off == 0 {
-        return with_state(f);
-    }
-    // SAFETY: `off` is TLS's offset from the thread pointer, the same in
-    // every thread; a const-initialised thread-local without a destructor
-    // is valid for the thread's whole life.
-    with_tls(unsafe { &*((sys::thread_pointer() as isize + off) as *const Tls) }, f)
-}
-
 /// Run `f` marked busy, without needing thread state.
 pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
     TLS.with(|t| {
@@ -231,9 +289,6 @@ pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
 /// Install `st` as the calling thread's state.
 pub fn set_state(st: *mut ThreadState) {
     TLS.with(|t| t.state.set(st));
-    if TLS_OFFSET.load(Relaxed) == 0 {
-        TLS_OFFSET.store(TLS.with(|t| t as *const Tls as isize) - sys::thread_pointer() as isize, Relaxed);
-    }
     // SAFETY: null or the calling thread's own state, just made.
     if let Some(s) = unsafe { st.as_ref() } {
         s.publish_fast();
@@ -345,8 +400,10 @@ pub fn enter(f: &'static FnInfo, caller_pc: usize, key: KeySlot) -> bool {
     with_state(|st| {
         st.note_key_slot(key);
         let frame = Frame { func: f as *const FnInfo as u64, caller_pc: caller_pc as u64 };
+        st.log_frames();
         st.history.push_enter(frame, &st.stack);
         st.stack.push(frame);
+        st.logged = st.stack.len();
     })
     .is_some()
 }
@@ -374,6 +431,7 @@ pub fn exit(test_fn: bool) -> bool {
             st.history.push(Event::Exit, &st.stack);
             st.stack.pop();
         }
+        st.logged = st.logged.min(st.stack.len());
         // Plain loads first: the swap is a locked instruction, and leaving
         // the outermost frame is common (every call from unannotated code).
         (test_fn || st.stack.is_empty())
@@ -431,42 +489,34 @@ pub(crate) fn deep_access(addr: usize, size: usize, write: bool, pc: usize) {
     deep_access_slow(addr, size, write, pc);
 }
 
-thread_local! {
-    /// Deep mode's copy of the thread's inline key (see `abi::KeySlot`):
-    /// the compiler's hooks land in this crate, which keeps it itself.
-    static DEEP_KEY: StdCell<u64> = const { StdCell::new(NO_KEY) };
-}
-
-/// Where [`DEEP_KEY`] lies from the thread pointer: the same for every
-/// thread (the runtime is linked into the executable, whose thread-locals
-/// are one static block at a fixed offset from each thread's pointer). 0
-/// until the first slow path learns it. Read through `fs` directly, the key
-/// costs the fast path one load, not the call a `thread_local!` access is
-/// compiled to in an rlib (which the linker turns into two moves, but the
-/// registers it would clobber are saved anyway).
-static DEEP_KEY_OFFSET: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
-
 #[inline(always)]
 fn deep_key() -> u64 {
-    let off = DEEP_KEY_OFFSET.load(Relaxed);
-    if off == 0 {
-        return NO_KEY;
-    }
     let key: u64;
-    // SAFETY: `off` is DEEP_KEY's offset from the thread pointer, the same
-    // in every thread; the read is of this thread's own initialised TLS.
+    // SAFETY: the calling thread's own initialised thread-local, a u64.
     unsafe {
-        std::arch::asm!("mov {key}, qword ptr fs:[{off}]", off = in(reg) off, key = out(reg) key,
+        std::arch::asm!("mov {key}, qword ptr fs:[__racecheck_deep_key@tpoff]", key = out(reg) key,
             options(nostack, readonly, preserves_flags))
     };
     key
 }
 
+/// The calling thread's `__racecheck_deep_key`, as the key slot the
+/// runtime updates when the thread's epoch floor moves.
+fn deep_key_slot() -> KeySlot {
+    let slot: usize;
+    // SAFETY: computes an address only.
+    unsafe {
+        std::arch::asm!("mov {s}, qword ptr fs:0", "lea {s}, [{s} + __racecheck_deep_key@tpoff]", s = out(reg) slot,
+            options(nostack, readonly, preserves_flags))
+    };
+    slot as KeySlot
+}
+
 /// The same test as the inline check of `#[race_check]` code: has this
 /// thread made this very access (or a wider one) since it last released?
-/// Two loads for the key, one table lookup, two loads; no lock, no state.
+/// One load for the key, one table lookup, two loads; no lock, no state.
 #[inline(always)]
-fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
+pub(crate) fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     if (addr & 7) + size > 8 {
         return false;
     }
@@ -480,46 +530,76 @@ fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
 }
 
 #[inline(never)]
-fn deep_access_slow(addr: usize, size: usize, write: bool, pc: usize) {
+pub(crate) fn deep_access_slow(addr: usize, size: usize, write: bool, pc: usize) {
     if !write && symbolize::is_read_only(addr, size) {
         return;
     }
     let (kind, event) =
         if write { (AccessKind::Write, Event::PcWrite(pc as u64)) } else { (AccessKind::Read, Event::PcRead(pc as u64)) };
-    with_state_fast(|st| {
-        let key = DEEP_KEY.with(|k| k as KeySlot);
-        if DEEP_KEY_OFFSET.load(Relaxed) == 0 {
-            DEEP_KEY_OFFSET.store(key as isize - sys::thread_pointer() as isize, Relaxed);
-        }
-        st.note_key_slot(key);
+    with_state(|st| {
+        st.note_key_slot(deep_key_slot());
         check_access(st, addr, size, kind, event)
     });
 }
 
 /// An instrumented function is entered (deep mode); `caller_pc` is its
-/// return address.
+/// return address. Only a push onto the thread's stack: its entry is
+/// recorded when something is recorded inside it (see [`ThreadState::log`]).
+/// The hottest hook of deep mode (every call, and in a debug build every
+/// iterator step is one), so it takes the state without marking the thread
+/// busy, which it may as it calls nothing.
 #[inline(always)]
 pub(crate) fn call_enter(caller_pc: usize) {
-    with_state_fast(|st| {
-        st.history.push_call(caller_pc as u64, &st.stack);
-        st.stack.push(Frame::call(caller_pc as u64));
-    });
-}
-
-/// The innermost instrumented function is left. As for an annotated frame,
-/// an empty one is taken back (see [`exit`]). A deep frame never fails the
-/// test: the compiler's calls cannot unwind.
-#[inline(always)]
-pub(crate) fn call_exit() {
-    with_state_fast(|st| {
-        let Some(top) = st.stack.pop() else { return };
-        let published = st.clocks.clock.get(st.slot);
-        if published + 1 < st.history.pos() && st.history.retract_enter(top) {
+    let t = tls();
+    let st = t.state.get();
+    if !t.busy.get() && !st.is_null() {
+        // SAFETY: the calling thread's own state, and the runtime is not
+        // running on this thread, so no other reference to it is live.
+        let st = unsafe { &mut *st };
+        if !st.dead && st.stack.len() < st.stack.capacity() {
+            st.stack.push(Frame::call(caller_pc as u64));
             return;
         }
-        st.stack.push(top);
+    }
+    call_enter_slow(caller_pc);
+}
+
+/// The thread's first event, or its stack must grow (which allocates).
+#[cold]
+#[inline(never)]
+fn call_enter_slow(caller_pc: usize) {
+    with_state(|st| st.stack.push(Frame::call(caller_pc as u64)));
+}
+
+/// The innermost instrumented function is left: popped, and recorded as
+/// left if its entry was recorded. A deep frame never fails the test: the
+/// compiler's calls cannot unwind.
+#[inline(always)]
+pub(crate) fn call_exit() {
+    let t = tls();
+    let st = t.state.get();
+    if t.busy.get() || st.is_null() {
+        return;
+    }
+    // SAFETY: as in `call_enter`.
+    let st = unsafe { &mut *st };
+    if st.dead {
+        return;
+    }
+    if st.stack.len() > st.logged {
+        st.stack.pop();
+    } else if !st.stack.is_empty() {
+        call_exit_logged();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn call_exit_logged() {
+    with_state(|st| {
         st.history.push(Event::Exit, &st.stack);
         st.stack.pop();
+        st.logged = st.stack.len();
     });
 }
 
@@ -600,7 +680,7 @@ fn check_granule(
         // Memory no one has touched (since it was allocated): nothing to
         // check, the access takes the first cell if it is still empty;
         // else it is checked against what came in.
-        let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
+        let e = *epoch.get_or_insert_with(|| st.log(event));
         if take_fresh(st, cells, granule, probe.at_epoch(e)) {
             return;
         }
@@ -609,7 +689,7 @@ fn check_granule(
     if snapshot.iter().any(|&c| rules::is_same_access_raw(c.raw(), probe, st.epoch_floor)) {
         return;
     }
-    let e = *epoch.get_or_insert_with(|| st.history.push(event, &st.stack));
+    let e = *epoch.get_or_insert_with(|| st.log(event));
     let cur = probe.at_epoch(e);
     if let Some(at) = rules::quick_store(&snapshot, cur) {
         cells[at].store(cur.raw(), Relaxed);

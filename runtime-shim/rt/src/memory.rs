@@ -4,10 +4,12 @@
 //! `memcpy`/`memmove`/`memset`, and function entry and exit (which give deep
 //! mode its stacks). Atomics, emitted in every mode, are in [`super::atomics`].
 //!
-//! Every access entry point is a naked stub: it passes its own return
-//! address (the instrumented instruction's program counter, which the report
-//! names) and the access's size and direction to one Rust function, and
-//! jumps there, so that function returns straight to the instrumented code.
+//! Every access entry point is one plain function holding the inline
+//! same-epoch test (so the common case costs the call and a dozen
+//! instructions); only when that fails does it read its return address (the
+//! instrumented instruction's program counter, which the report names) and
+//! call the slow path. The other entry points are naked stubs that pass their
+//! return address to one Rust function and jump there.
 //!
 //! LLVM declares all of these `nounwind`: none may panic.
 
@@ -15,25 +17,37 @@ use std::arch::naked_asm;
 
 const WRITE: u32 = 1 << 8;
 
-/// For each `name = WHAT`: `name(addr)`, a naked stub that loads its return
-/// address (the instrumented instruction's) into the second argument and
-/// jumps to `name::check`, the access of `WHAT & 0xff` bytes (a write when
-/// bit 8 is set). One plain, non-generic function per entry point: the
-/// fast path's masks are constants, and nothing it reads need be reachable
-/// from other crates (which would put it behind the GOT).
+/// The calling function's return address. The runtime is compiled with
+/// frame pointers and without shrink-wrapping (see the CLI's
+/// `RUNTIME_RUSTFLAGS`), so in a function that is never inlined, `rbp`
+/// holds its frame's base once the prologue ran, and the word above it is
+/// the return address. A macro, so that it is expanded into that very
+/// function.
+macro_rules! return_address {
+    () => {{
+        let pc: usize;
+        // SAFETY: reads the current frame's return-address slot (see above).
+        unsafe { std::arch::asm!("mov {pc}, qword ptr [rbp + 8]", pc = out(reg) pc, options(nostack, readonly, preserves_flags)) };
+        pc
+    }};
+}
+
+/// For each `name = WHAT`: `name(addr)`, the access of `WHAT & 0xff` bytes
+/// (a write when bit 8 is set): the inline test, then the slow path with
+/// the instrumented instruction's address. One plain, non-generic function
+/// per entry point: the fast path's masks are constants.
 macro_rules! access {
     ($($name:ident = $what:expr;)*) => {$(
-        mod $name {
-            use super::WRITE;
-            pub(super) extern "C" fn check(addr: usize, pc: usize) {
-                const WHAT: u32 = $what;
-                super::super::deep_access(addr, (WHAT & 0xff) as usize, WHAT & WRITE != 0, pc);
-            }
-        }
-        #[unsafe(naked)]
         #[no_mangle]
-        pub unsafe extern "C" fn $name(addr: *mut u8) {
-            naked_asm!("mov rsi, [rsp]", "jmp {check}", check = sym $name::check)
+        #[inline(never)]
+        pub extern "C" fn $name(addr: usize) {
+            const WHAT: u32 = $what;
+            const SIZE: usize = (WHAT & 0xff) as usize;
+            const IS_WRITE: bool = WHAT & WRITE != 0;
+            if super::seen_in_this_epoch(addr, SIZE, IS_WRITE) {
+                return;
+            }
+            super::deep_access_slow(addr, SIZE, IS_WRITE, return_address!());
         }
     )*};
 }
