@@ -39,7 +39,9 @@ MANIFEST = os.path.join(WORKLOADS_DIR, "Cargo.toml")
 HOST = "x86_64-unknown-linux-gnu"
 
 # (name shown, binary, extra args after the scale, repetitions as a multiple
-# of --reps). The two-thread ring gets three times as many: every message
+# of --reps); a binary named `NAME@debug` is NAME built with the debug
+# profile, as `cargo test` and `racecheck test` build by default (every
+# iterator step is then a call, and in deep mode an instrumented frame). The two-thread ring gets three times as many: every message
 # moves cache lines between the cores, and what that costs on this VM
 # changes from run to run by up to 10x, for the plain program as much as
 # for the instrumented ones (see benches/README.md), so its medians need
@@ -53,6 +55,7 @@ WORKLOADS = [
     ("5 SPSC ring, 1e7 messages", "w5_spsc_ring", [], 3),
     ("5 SPSC ring, 1 thread in turn", "w5_spsc_ring", ["1"], 1),
     ("6 alloc/write/free 2x1e6 boxes", "w6_alloc_free", [], 1),
+    ("1 as above, debug build", "w1_single_thread@debug", [], 1),
 ]
 
 
@@ -73,36 +76,47 @@ def has_nightly():
 
 
 def build(variants, workloads):
-    bins = sorted({w[1] for w in workloads} | {"w0_hook"})
-    exes = {}
-    print("building plain workloads…", file=sys.stderr)
-    base_dir = os.path.join(ROOT, "benches", "target", "base")
-    sh(["cargo", "build", "--release", "--manifest-path", MANIFEST, "--target-dir", base_dir])
-    exes["base"] = {b: os.path.join(base_dir, "release", b) for b in bins}
+    names = {w[1] for w in workloads} | {"w0_hook"}
+    exes = {v: {} for v in ["base", "racecheck", "deep", "tsan"]}
+    for profile, suffix in [("release", ""), ("debug", "@debug")]:
+        bins = sorted(n.removesuffix(suffix) for n in names if ("@" in n) == bool(suffix) and n.endswith(suffix))
+        if bins:
+            for v, paths in build_profile(variants, bins, profile).items():
+                exes[v].update({b + suffix: p for b, p in paths.items()})
+    return exes
 
-    print("building racecheck and the instrumented workloads…", file=sys.stderr)
+
+def build_profile(variants, bins, profile):
+    flag = ["--release"] if profile == "release" else []
+    exes = {}
+    print(f"building plain workloads ({profile})…", file=sys.stderr)
+    base_dir = os.path.join(ROOT, "benches", "target", "base")
+    sh(["cargo", "build", *flag, "--manifest-path", MANIFEST, "--target-dir", base_dir])
+    exes["base"] = {b: os.path.join(base_dir, profile, b) for b in bins}
+
+    print(f"building racecheck and the instrumented workloads ({profile})…", file=sys.stderr)
     sh(["cargo", "build", "--release", "-q", "-p", "racecheck-cli"], quiet=False)
     cli = os.path.join(ROOT, "target", "release", "racecheck")
     for b in bins:
         # A tiny run builds the binary; timing runs call it directly.
-        sh([cli, "run", "--release", "--manifest-path", MANIFEST, "--bin", b, "--", "0.0001", "1"])
-    rc_dir = os.path.join(WORKLOADS_DIR, "target", "racecheck", HOST, "release")
+        sh([cli, "run", *flag, "--manifest-path", MANIFEST, "--bin", b, "--", "0.0001", "1"])
+    rc_dir = os.path.join(WORKLOADS_DIR, "target", "racecheck", HOST, profile)
     exes["racecheck"] = {b: os.path.join(rc_dir, b) for b in bins}
 
     if "deep" in variants:
-        print("building the workloads in deep mode…", file=sys.stderr)
+        print(f"building the workloads in deep mode ({profile})…", file=sys.stderr)
         for b in bins:
-            sh([cli, "run", "--deep", "--release", "--manifest-path", MANIFEST, "--bin", b, "--", "0.0001", "1"])
-        deep_dir = os.path.join(WORKLOADS_DIR, "target", "racecheck", "deep-workspace", HOST, "release")
+            sh([cli, "run", "--deep", *flag, "--manifest-path", MANIFEST, "--bin", b, "--", "0.0001", "1"])
+        deep_dir = os.path.join(WORKLOADS_DIR, "target", "racecheck", "deep-workspace", HOST, profile)
         exes["deep"] = {b: os.path.join(deep_dir, b) for b in bins}
 
     if "tsan" in variants:
-        print("building ThreadSanitizer workloads (nightly)…", file=sys.stderr)
+        print(f"building ThreadSanitizer workloads (nightly, {profile})…", file=sys.stderr)
         tsan_dir = os.path.join(ROOT, "benches", "target", "tsan")
         env = {"RUSTFLAGS": "-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer"}
-        sh(["cargo", "+nightly", "build", "--release", "--manifest-path", MANIFEST, "--target", HOST,
+        sh(["cargo", "+nightly", "build", *flag, "--manifest-path", MANIFEST, "--target", HOST,
             "--target-dir", tsan_dir], env=env)
-        exes["tsan"] = {b: os.path.join(tsan_dir, HOST, "release", b) for b in bins}
+        exes["tsan"] = {b: os.path.join(tsan_dir, HOST, profile, b) for b in bins}
     return exes
 
 

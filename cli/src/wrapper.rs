@@ -87,7 +87,8 @@ const RUNTIME_CRATES: &[&str] = &["racecheck", "racecheck_detector"];
 /// 6: the runtime is prebuilt per toolchain and linked into every final artifact.
 /// 7: crates built without debug info get `-Cdebuginfo=limited`.
 /// 8: deep mode.
-pub const RECORD_VERSION: u32 = 8;
+/// 9: the hooks' crate gets `--cfg racecheck_unoptimized` in debug builds.
+pub const RECORD_VERSION: u32 = 9;
 
 /// What the wrapper needs to know about one rustc invocation.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -97,6 +98,8 @@ pub struct Invocation {
     pub has_target: bool,
     pub is_test: bool,
     pub has_debuginfo: bool,
+    /// Cargo asked for optimisation (`-C opt-level=` other than 0).
+    pub optimized: bool,
 }
 
 impl Invocation {
@@ -108,6 +111,7 @@ impl Invocation {
                 Some("--crate-name") => inv.crate_name = Some(a.clone()),
                 Some("--crate-type") => inv.crate_types.push(a.clone()),
                 Some("-C") if a.starts_with("debuginfo=") => inv.has_debuginfo = true,
+                Some("-C") if a.starts_with("opt-level=") => inv.optimized = a != "opt-level=0",
                 _ => {}
             }
             if a == "--target" || a.starts_with("--target=") {
@@ -118,6 +122,9 @@ impl Invocation {
             }
             if a.starts_with("-Cdebuginfo=") {
                 inv.has_debuginfo = true;
+            }
+            if let Some(level) = a.strip_prefix("-Copt-level=") {
+                inv.optimized = level != "0";
             }
             prev = Some(a.as_str());
         }
@@ -145,6 +152,12 @@ impl Invocation {
         let mut extra = vec!["-Cforce-frame-pointers=yes".to_string()];
         if RUNTIME_CRATES.contains(&name) {
             extra.extend(["-Copt-level=3", "-Ccodegen-units=1", "-Cdebug-assertions=off"].map(String::from));
+            if !self.optimized {
+                // The hooks' inline check is compiled into the user's crates,
+                // unoptimised in a debug build: it then avoids what is a call
+                // there (see `abi::load`, `__rt::runtime::key`).
+                extra.extend(["--cfg", "racecheck_unoptimized"].map(String::from));
+            }
             // The frame hook reads its caller's return address through rbp
             // (`abi::grandcaller_pc`), which needs the hook's own prologue to
             // come first; shrink-wrapping may sink it below that read.
@@ -294,6 +307,19 @@ mod tests {
         assert!(extra.contains(&"-Cllvm-args=-enable-shrink-wrap=false".to_string()));
         assert!(!extra.contains(&"-Cpasses=tsan".to_string()));
         assert!(!extra.iter().any(|a| a.starts_with("-Zsanitizer")), "racecheck's own crates are never instrumented");
+    }
+
+    #[test]
+    fn the_hooks_crate_knows_an_unoptimised_build() {
+        let cfg = |args: &str| {
+            let (extra, _) = inv(args).extra_args(&[], &[], None, None);
+            extra.windows(2).any(|w| w[0] == "--cfg" && w[1] == "racecheck_unoptimized")
+        };
+        assert!(cfg("--crate-name racecheck --crate-type lib --target x"));
+        assert!(cfg("--crate-name racecheck --crate-type lib --target x -C opt-level=0"));
+        assert!(!cfg("--crate-name racecheck --crate-type lib --target x -C opt-level=3"));
+        assert!(!cfg("--crate-name racecheck --crate-type lib --target x -Copt-level=s"));
+        assert!(!cfg("--crate-name app --crate-type lib --target x"));
     }
 
     #[test]

@@ -33,16 +33,72 @@ mod runtime {
     const _: abi::AccessFn = |a, s, w, site, key| unsafe { __racecheck_access(a, s, w, site, key) };
     const _: abi::TestEndFn = || unsafe { __racecheck_test_end() };
 
+    // This thread's key for the inline check (`abi::KeySlot`): the runtime
+    // learns its address from the calls below and keeps it current; until
+    // then it is `abi::NO_KEY`, which nothing matches.
+    //
+    // In an optimised build, a `thread_local!`: LLVM knows it from the
+    // memory the program writes and keeps it in a register through a loop.
+    // Unoptimised (a debug build, how tests are built; the CLI then passes
+    // `--cfg racecheck_unoptimized`) that access is several calls
+    // on every checked access; there it is a thread-local of our own in
+    // assembly instead, weak, so that two versions of this crate in one
+    // program share it as they share the runtime.
+    #[cfg(not(racecheck_unoptimized))]
     std::thread_local! {
-        /// This thread's key for the inline check (`abi::KeySlot`): the
-        /// runtime learns its address from the calls below and keeps it
-        /// current; until then nothing matches.
-        pub static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(abi::NO_KEY) };
+        static KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(abi::NO_KEY) };
     }
 
+    #[cfg(not(racecheck_unoptimized))]
+    #[inline(always)]
+    pub fn key() -> u64 {
+        KEY.with(|k| k.get())
+    }
+
+    #[cfg(not(racecheck_unoptimized))]
     #[inline(always)]
     pub fn key_slot() -> KeySlot {
         KEY.with(|k| k as KeySlot)
+    }
+
+    #[cfg(racecheck_unoptimized)]
+    std::arch::global_asm!(
+        ".pushsection .tdata.__racecheck_key,\"awT\",@progbits",
+        ".p2align 3",
+        ".weak __racecheck_key",
+        ".hidden __racecheck_key",
+        ".type __racecheck_key,@object",
+        ".size __racecheck_key,8",
+        "__racecheck_key:",
+        ".quad -1",
+        ".popsection",
+    );
+
+    /// The calling thread's key. The initial-exec model: the linker turns
+    /// the GOT load into a constant in an executable, and a shared library
+    /// built from checked code still links.
+    #[cfg(racecheck_unoptimized)]
+    #[inline(always)]
+    pub fn key() -> u64 {
+        let k: u64;
+        // SAFETY: reads the calling thread's own initialised u64.
+        unsafe {
+            std::arch::asm!("mov {k}, qword ptr [rip + __racecheck_key@GOTTPOFF]", "mov {k}, qword ptr fs:[{k}]",
+                k = out(reg) k, options(nostack, pure, readonly, preserves_flags))
+        };
+        k
+    }
+
+    #[cfg(racecheck_unoptimized)]
+    #[inline(always)]
+    pub fn key_slot() -> KeySlot {
+        let s: usize;
+        // SAFETY: computes the address of the calling thread's key.
+        unsafe {
+            std::arch::asm!("mov {s}, qword ptr [rip + __racecheck_key@GOTTPOFF]", "add {s}, qword ptr fs:0",
+                s = out(reg) s, options(nostack, pure, readonly))
+        };
+        s as KeySlot
     }
 }
 
@@ -160,7 +216,7 @@ fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
         return false;
     }
     // One load from the thread's TLS block, independent of the shadow's.
-    let key = runtime::KEY.with(|k| k.get());
+    let key = runtime::key();
     if key == crate::abi::NO_KEY {
         // No live state known to the runtime, maybe no shadow table at all.
         return false;

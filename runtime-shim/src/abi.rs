@@ -107,19 +107,41 @@ pub const fn granule_in_chunk(addr: usize) -> usize {
 /// tested for: no real access has one.
 #[inline(always)]
 pub fn peek(addr: usize) -> Option<(u64, u64)> {
-    let l1 = L1_ADDR as *const *const u64;
     let index = (addr >> CHUNK_LOG) & (L1_LEN - 1);
     // SAFETY: a published table has L1_LEN entries and is never unmapped.
-    let chunk = unsafe { std::ptr::read_volatile(l1.add(index)) };
-    if chunk.is_null() {
+    let chunk = unsafe { load(L1_ADDR + index * 8) } as usize;
+    if chunk == 0 {
         return None;
     }
-    let g = granule_in_chunk(addr);
+    let cell = chunk + granule_in_chunk(addr) * CELLS * 8;
     // SAFETY: a published chunk holds GRANULES_PER_CHUNK × CELLS cells and is
     // never unmapped; see above for the concurrent writes.
-    unsafe {
-        let cell = chunk.add(g * CELLS);
-        Some((std::ptr::read_volatile(cell), std::ptr::read_volatile(cell.add(1))))
+    unsafe { Some((load(cell), load(cell + 8))) }
+}
+
+/// One plain 8-byte load at `addr`. A `read_volatile`, except in the hooks
+/// of an unoptimised build (how tests are built; the CLI then passes
+/// `--cfg racecheck_unoptimized`), where it, `add` and `is_null` are calls
+/// with alignment and overflow checks, which made them most of an annotated
+/// access's cost; there it is an `asm!` block, inline at every optimisation
+/// level (optimised, the volatile load schedules better).
+///
+/// # Safety
+/// `addr` is an aligned, readable `u64`.
+#[inline(always)]
+unsafe fn load(addr: usize) -> u64 {
+    #[cfg(not(racecheck_unoptimized))]
+    // SAFETY: as the caller promised.
+    return unsafe { std::ptr::read_volatile(addr as *const u64) };
+    #[cfg(racecheck_unoptimized)]
+    {
+        let v: u64;
+        // SAFETY: as the caller promised.
+        unsafe {
+            std::arch::asm!("mov {v}, qword ptr [{a}]", a = in(reg) addr, v = out(reg) v,
+                options(nostack, readonly, preserves_flags))
+        };
+        v
     }
 }
 
