@@ -201,7 +201,8 @@ impl History {
         self.push(Event::Call(caller_pc), stack);
     }
 
-    /// Take back the entry of `frame` if it was the last thing pushed, so
+    /// Take back the entry of annotated `frame` if it was the last thing
+    /// pushed, so
     /// that a frame left without doing anything leaves no trace: a thread
     /// spinning on an annotated `try_pop` would otherwise fill its history
     /// with empty frames and overwrite the access a report needs. Owner
@@ -213,16 +214,6 @@ impl History {
         let p = self.pos.load(Relaxed);
         let mask = self.capacity() - 1;
         let at = |p: Epoch| Event::decode(self.events[(p & mask) as usize].load(Relaxed));
-        if frame.func == Frame::CALL {
-            // One event. Were it the first of a part, that part's snapshot
-            // holds the stack before it, and the next push there takes a
-            // new one.
-            if p < 2 || at(p - 1) != Event::Call(frame.caller_pc) {
-                return false;
-            }
-            self.pos.store(p - 1, Release);
-            return true;
-        }
         if p < 3 || at(p - 2) != Event::Enter(frame.func) || at(p - 1) != Event::EnterPc(frame.caller_pc) {
             return false;
         }
@@ -394,24 +385,15 @@ mod tests {
     }
 
     #[test]
-    fn compiled_in_frames_replay_and_empty_ones_are_taken_back() {
+    fn compiled_in_frames_replay() {
         let mut o = Owner::new(11);
         o.enter(1);
         o.h.push_call(0x100, &o.stack);
         o.stack.push(Frame::call(0x100));
         let e = o.h.push(Event::PcWrite(0x105), &o.stack);
-        // An empty call frame, many times the capacity: no trace.
-        for _ in 0..10_000 {
-            o.h.push_call(0x200, &o.stack);
-            assert!(o.h.retract_enter(Frame::call(0x200)));
-        }
         let r = o.h.replay(e).expect("restorable");
         assert_eq!(r.event, Event::PcWrite(0x105));
         assert_eq!(r.stack, vec![Frame { func: 1, caller_pc: 10 }, Frame::call(0x100)]);
-        // A call frame with an access in it stays.
-        o.h.push_call(0x300, &o.stack);
-        o.h.push(Event::PcRead(0x301), &o.stack);
-        assert!(!o.h.retract_enter(Frame::call(0x300)));
     }
 
     #[test]

@@ -216,28 +216,28 @@ std::arch::global_asm!(
 );
 const _: () = assert!(std::mem::size_of::<Tls>() <= 16 && std::mem::align_of::<Tls>() <= 16);
 
+/// The calling thread's copy of the thread-local `$sym` declared above:
+/// its address, the thread pointer plus the symbol's link-time offset.
+macro_rules! tls_address {
+    ($sym:literal) => {{
+        let a: usize;
+        // SAFETY: computes an address only.
+        unsafe {
+            std::arch::asm!("mov {a}, qword ptr fs:0", concat!("lea {a}, [{a} + ", $sym, "@tpoff]"), a = out(reg) a,
+                options(nostack, pure, readonly, preserves_flags))
+        };
+        a
+    }};
+}
+
 /// The calling thread's [`Tls`].
 #[inline(always)]
 fn tls() -> &'static Tls {
-    let t: usize;
-    // SAFETY: the address of this thread's zero-initialised `__racecheck_tls`,
-    // a valid `Tls` (null state, not busy) for the thread's whole life. The
-    // reference cannot leave the thread: `Tls` is not `Sync`.
-    unsafe {
-        std::arch::asm!("mov {t}, qword ptr fs:0", "lea {t}, [{t} + __racecheck_tls@tpoff]", t = out(reg) t,
-            options(nostack, pure, readonly, preserves_flags));
-        &*(t as *const Tls)
-    }
-}
-
-/// `TLS.with(|t| …)`, as for a `thread_local!`.
-struct TlsKey;
-static TLS: TlsKey = TlsKey;
-impl TlsKey {
-    #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&Tls) -> R) -> R {
-        f(tls())
-    }
+    let t = tls_address!("__racecheck_tls") as *const Tls;
+    // SAFETY: this thread's zero-initialised `__racecheck_tls`, a valid `Tls`
+    // (null state, not busy) for the thread's whole life. The reference
+    // cannot leave the thread: `Tls` is not `Sync`.
+    unsafe { &*t }
 }
 
 /// Is the calling thread inside the runtime already?
@@ -275,20 +275,19 @@ pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
 
 /// Run `f` marked busy, without needing thread state.
 pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
-    TLS.with(|t| {
-        if t.busy.get() {
-            return None;
-        }
-        t.busy.set(true);
-        let r = f();
-        t.busy.set(false);
-        Some(r)
-    })
+    let t = tls();
+    if t.busy.get() {
+        return None;
+    }
+    t.busy.set(true);
+    let r = f();
+    t.busy.set(false);
+    Some(r)
 }
 
 /// Install `st` as the calling thread's state.
 pub fn set_state(st: *mut ThreadState) {
-    TLS.with(|t| t.state.set(st));
+    tls().state.set(st);
     // SAFETY: null or the calling thread's own state, just made.
     if let Some(s) = unsafe { st.as_ref() } {
         s.publish_fast();
@@ -503,13 +502,7 @@ fn deep_key() -> u64 {
 /// The calling thread's `__racecheck_deep_key`, as the key slot the
 /// runtime updates when the thread's epoch floor moves.
 fn deep_key_slot() -> KeySlot {
-    let slot: usize;
-    // SAFETY: computes an address only.
-    unsafe {
-        std::arch::asm!("mov {s}, qword ptr fs:0", "lea {s}, [{s} + __racecheck_deep_key@tpoff]", s = out(reg) slot,
-            options(nostack, readonly, preserves_flags))
-    };
-    slot as KeySlot
+    tls_address!("__racecheck_deep_key") as KeySlot
 }
 
 /// The same test as the inline check of `#[race_check]` code: has this
@@ -613,19 +606,18 @@ fn read_only_touch(addr: usize, size: usize) {
     if (addr & 7) + size > 8 {
         return;
     }
-    TLS.with(|t| {
-        let st = t.state.get();
-        if st.is_null() || t.busy.get() {
-            return;
-        }
-        // SAFETY: the calling thread's own state; plain reads of fields only
-        // this thread writes.
-        let (slot, pos) = unsafe { ((*st).slot, (*st).history.pos()) };
-        if let Some(cells) = shadow::cells(addr) {
-            let cell = Cell::new(slot, pos.max(1), (addr & 7) as u64, size as u64, AccessKind::Read);
-            cells[slot.index() % CELLS].store(cell.raw(), Relaxed);
-        }
-    });
+    let t = tls();
+    let st = t.state.get();
+    if st.is_null() || t.busy.get() {
+        return;
+    }
+    // SAFETY: the calling thread's own state; plain reads of fields only
+    // this thread writes.
+    let (slot, pos) = unsafe { ((*st).slot, (*st).history.pos()) };
+    if let Some(cells) = shadow::cells(addr) {
+        let cell = Cell::new(slot, pos.max(1), (addr & 7) as u64, size as u64, AccessKind::Read);
+        cells[slot.index() % CELLS].store(cell.raw(), Relaxed);
+    }
 }
 
 /// Give `cur` the first cell of a granule seen empty, if it still is.
@@ -726,25 +718,24 @@ mod fork {
     }
 
     extern "C" fn prepare() {
-        super::TLS.with(|t| {
-            if t.busy.get() {
-                return;
-            }
-            t.busy.set(true);
-            let mut held: Vec<Box<dyn Any>> = Vec::with_capacity(256);
-            super::report::lock_all(&mut held);
-            super::symbolize::lock_all(&mut held);
-            super::thread::lock_all(&mut held);
-            super::alloc::lock_all(&mut held);
-            super::syncs::lock_all(&mut held);
-            HELD.with(|h| *h.borrow_mut() = Some(held));
-        });
+        let t = super::tls();
+        if t.busy.get() {
+            return;
+        }
+        t.busy.set(true);
+        let mut held: Vec<Box<dyn Any>> = Vec::with_capacity(256);
+        super::report::lock_all(&mut held);
+        super::symbolize::lock_all(&mut held);
+        super::thread::lock_all(&mut held);
+        super::alloc::lock_all(&mut held);
+        super::syncs::lock_all(&mut held);
+        HELD.with(|h| *h.borrow_mut() = Some(held));
     }
 
     extern "C" fn after() {
         if let Some(held) = HELD.with(|h| h.borrow_mut().take()) {
             drop(held);
-            super::TLS.with(|t| t.busy.set(false));
+            super::tls().busy.set(false);
         }
     }
 
