@@ -228,6 +228,10 @@ fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
 
 #[inline(always)]
 fn access(addr: usize, size: usize, write: bool, site: &'static Site) {
+    if size == 0 {
+        // A zero-sized value (or an empty slice) occupies no memory.
+        return;
+    }
     #[cfg(racecheck)]
     if !seen_in_this_epoch(addr, size, write) {
         // SAFETY: a call into the runtime with its declared signature.
@@ -293,42 +297,47 @@ pub fn update_place<'a, T>(p: *mut T, site: &'static Site) -> &'a mut T {
 //
 // `#[race_check]` cannot see types, so for a method call whose name a raw
 // pointer or a `Cell` also has (`x.write(v)`, `c.get()`), it emits
-// `(&Probe(&x)).note_write(SITE)` before the call. Autoref specialisation
-// picks `PtrProbe` when `x` is a raw pointer, `NonNull`, `Cell` or
-// `MaybeUninit`, and the do-nothing `ProbeFallback` for anything else
-// (`RwLock::write`, `io::Write::write`, a slice's `get`).
+// `racecheck::__rt::Probe(&x).note_write(SITE)` before the call. Method
+// lookup picks an inherent method of `Probe<X>` when `X` is a raw pointer,
+// `NonNull`, `Cell` (also behind `&`, `Arc`, `Rc` or `Box`) or
+// `MaybeUninit`, and otherwise derefs to [`ProbeOther`], whose methods do
+// nothing (`RwLock::write`, `io::Write::write`, a slice's `get`). Inherent
+// methods need no trait in scope, so the expansion imports nothing: a
+// `use` path would resolve from the crate root in edition 2015.
 
 /// A borrowed receiver whose type decides what a method call accesses.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
-/// Accesses made by pointer-like receivers.
-pub trait PtrProbe {
-    /// The method reads `count` elements at the receiver.
-    fn note_read(&self, count: usize, site: &'static Site);
-    /// The method writes `count` elements at the receiver.
-    fn note_write(&self, count: usize, site: &'static Site);
-}
-
 /// Any other receiver: the method is not a memory access we check.
-pub trait ProbeFallback {
+pub struct ProbeOther;
+
+impl ProbeOther {
     #[inline(always)]
-    fn note_read(&self, _count: usize, _site: &'static Site) {}
+    pub fn note_read(&self, _count: usize, _site: &'static Site) {}
     #[inline(always)]
-    fn note_write(&self, _count: usize, _site: &'static Site) {}
+    pub fn note_write(&self, _count: usize, _site: &'static Site) {}
 }
 
-impl<T: ?Sized> ProbeFallback for &Probe<'_, T> {}
+impl<T: ?Sized> core::ops::Deref for Probe<'_, T> {
+    type Target = ProbeOther;
+    #[inline(always)]
+    fn deref(&self) -> &ProbeOther {
+        &ProbeOther
+    }
+}
 
 macro_rules! ptr_probe {
     ($([$($g:tt)*] $ty:ty => |$p:ident| $addr:expr;)*) => {$(
-        impl<$($g)*> PtrProbe for Probe<'_, $ty> {
+        impl<$($g)*> Probe<'_, $ty> {
+            /// The method reads `count` elements at the receiver.
             #[inline(always)]
-            fn note_read(&self, count: usize, site: &'static Site) {
+            pub fn note_read(&self, count: usize, site: &'static Site) {
                 let $p = self.0;
                 access($addr as usize, core::mem::size_of::<T>().saturating_mul(count), false, site);
             }
+            /// The method writes `count` elements at the receiver.
             #[inline(always)]
-            fn note_write(&self, count: usize, site: &'static Site) {
+            pub fn note_write(&self, count: usize, site: &'static Site) {
                 let $p = self.0;
                 access($addr as usize, core::mem::size_of::<T>().saturating_mul(count), true, site);
             }
@@ -344,8 +353,268 @@ ptr_probe! {
     [T] core::mem::MaybeUninit<T> => |p| p.as_ptr();
     // Receivers that are references to those (`c: &Cell<T>`, `m: &mut MaybeUninit<T>`).
     ['b, T] &'b core::cell::Cell<T> => |p| p.as_ptr();
+    ['b, T] &'b mut core::cell::Cell<T> => |p| p.as_ptr();
+    ['b, 'c, T] &'b &'c core::cell::Cell<T> => |p| p.as_ptr();
     ['b, T] &'b core::mem::MaybeUninit<T> => |p| p.as_ptr();
     ['b, T] &'b mut core::mem::MaybeUninit<T> => |p| p.as_ptr();
+    // A `Cell` shared through a smart pointer (`counter.set(..)` on an `Arc<Cell<_>>`).
+    [T] std::sync::Arc<core::cell::Cell<T>> => |p| p.as_ptr();
+    [T] std::rc::Rc<core::cell::Cell<T>> => |p| p.as_ptr();
+    [T] Box<core::cell::Cell<T>> => |p| p.as_ptr();
+    ['b, T] &'b std::sync::Arc<core::cell::Cell<T>> => |p| p.as_ptr();
+    ['b, T] &'b std::rc::Rc<core::cell::Cell<T>> => |p| p.as_ptr();
+}
+
+// ---- Method receivers of std's collections and `Option` ----
+//
+// For `P.m(args)` where `P` is a checked place and `m` is a method name in
+// the table below, the expansion emits
+// `racecheck::__rt::Recv(&raw const P).m(SITE)` before the call. `Recv<X>`
+// has the inherent method `m` when `X` is one of std's types with that
+// method, noting what the method does to `P`; for any other type (a user's
+// own `push(&self)` on a lock-free queue, say) method lookup derefs to
+// [`RecvOther`], where every name of the table does nothing.
+//
+// What each method is checked as:
+//
+// * `&mut self` methods of the type itself (`Vec::push`, `Option::take`,
+//   `HashMap::insert`): a write of the receiver. Creating the `&mut`
+//   asserts exclusive access, so this never reports correct code.
+// * `&self` methods (`len`, `get`, `contains_key`, `iter`) and the
+//   methods that hand out references into the elements (`get_mut`,
+//   `iter_mut`, `as_mut_ptr`): a read of the receiver. Threads commonly
+//   write disjoint elements through such references; each of those writes
+//   is checked where it happens, when it is a checked place.
+// * Slice methods that rewrite the whole slice (`sort*`, `fill`,
+//   `copy_from_slice`, `reverse`, `rotate_*`), on a slice, an array or a
+//   `Vec`: a write of every element (and a read of the `Vec`).
+//
+// A collection is checked as its first word, never its whole header: its
+// fields are private, so every checked access to it covers that word, and
+// an 8-byte access stays on the inline check's fast path. An `Option` is
+// checked whole (its payload is the user's). `Option`'s `&self` methods are
+// not checked: the payload may hold a lock or an atomic (`Option<Mutex<T>>`),
+// which other threads may write while this one reads.
+
+/// A method call's receiver place, by address.
+pub struct Recv<T: ?Sized>(pub *const T);
+
+/// Any other receiver: the call is not checked as an access of it.
+pub struct RecvOther;
+
+impl<T: ?Sized> core::ops::Deref for Recv<T> {
+    type Target = RecvOther;
+    #[inline(always)]
+    fn deref(&self) -> &RecvOther {
+        &RecvOther
+    }
+}
+
+/// The first word of a collection at `p` (all of it, if smaller).
+#[inline(always)]
+fn header<T>(p: *const T, write: bool, site: &'static Site) {
+    access(p as usize, core::mem::size_of::<T>().min(8), write, site);
+}
+
+macro_rules! receivers {
+    (
+        all: [$($all:ident)*];
+        $([$($g:tt)*] $ty:ty {
+            write: [$($w:ident)*],
+            read: [$($r:ident)*],
+            whole: [$($o:ident)*],
+            elements: [$($e:ident)*] => |$p:ident, $s:ident| $elems:expr,
+        })*
+    ) => {
+        /// Every method name the expansion may call on a [`Recv`].
+        pub const RECEIVER_METHODS: &[&str] = &[$(stringify!($all)),*];
+
+        impl RecvOther {
+            $(
+                #[inline(always)]
+                pub fn $all(&self, _site: &'static Site) {}
+            )*
+        }
+
+        $(
+            impl<$($g)*> Recv<$ty> {
+                $(
+                    #[inline(always)]
+                    pub fn $w(&self, site: &'static Site) {
+                        header(self.0, true, site);
+                    }
+                )*
+                $(
+                    #[inline(always)]
+                    pub fn $r(&self, site: &'static Site) {
+                        header(self.0, false, site);
+                    }
+                )*
+                $(
+                    #[inline(always)]
+                    pub fn $o(&self, site: &'static Site) {
+                        access(self.0 as usize, core::mem::size_of::<$ty>(), true, site);
+                    }
+                )*
+                $(
+                    #[inline(always)]
+                    pub fn $e(&self, site: &'static Site) {
+                        let ($p, $s) = (self.0, site);
+                        let (start, bytes) = $elems;
+                        access(start as usize, bytes, true, site);
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+/// Bytes of a slice or an array at `p`.
+#[inline(always)]
+fn slice_bytes<S: ?Sized + SliceLike>(p: *const S) -> usize {
+    S::bytes(p)
+}
+
+/// Slices and arrays, sized by their pointer's metadata.
+trait SliceLike {
+    fn bytes(p: *const Self) -> usize;
+}
+
+impl<T> SliceLike for [T] {
+    #[inline(always)]
+    fn bytes(p: *const Self) -> usize {
+        p.len().saturating_mul(core::mem::size_of::<T>())
+    }
+}
+
+impl<T, const N: usize> SliceLike for [T; N] {
+    #[inline(always)]
+    fn bytes(_: *const Self) -> usize {
+        core::mem::size_of::<[T; N]>()
+    }
+}
+
+/// The elements of the `Vec` at `p`, read through it first (the `Vec` is
+/// live: the user's call is about to use it).
+#[inline(always)]
+fn vec_elements<T>(p: *const Vec<T>, site: &'static Site) -> (*const T, usize) {
+    header(p, false, site);
+    // SAFETY: `p` is the address of the user's receiver place, which the
+    // call right after this reads as a `Vec`.
+    let v = unsafe { &*p };
+    (v.as_ptr(), v.len().saturating_mul(core::mem::size_of::<T>()))
+}
+
+receivers! {
+    all: [
+        push pop insert remove swap_remove clear truncate resize resize_with reserve reserve_exact
+        shrink_to_fit shrink_to append extend extend_from_slice extend_from_within drain retain
+        retain_mut dedup dedup_by dedup_by_key split_off set_len splice
+        len is_empty capacity as_slice as_ptr get first last iter contains to_vec starts_with ends_with
+        binary_search get_mut iter_mut first_mut last_mut as_mut_ptr as_mut_slice split_at_mut
+        chunks_mut windows chunks split_first split_last clone
+        sort sort_unstable sort_by sort_by_key sort_unstable_by sort_unstable_by_key sort_by_cached_key
+        fill fill_with copy_from_slice clone_from_slice reverse rotate_left rotate_right
+        push_str insert_str as_str as_bytes chars bytes char_indices find lines trim
+        push_back push_front pop_back pop_front make_contiguous swap_remove_back swap_remove_front
+        front back as_slices front_mut back_mut range range_mut
+        remove_entry entry get_key_value contains_key keys values values_mut
+        take replace pop_first pop_last first_entry last_entry first_key_value last_key_value
+        peek peek_mut get_or_insert get_or_insert_with take_if
+    ];
+    [T] Vec<T> {
+        write: [push pop insert remove swap_remove clear truncate resize resize_with reserve reserve_exact
+            shrink_to_fit shrink_to append extend extend_from_slice extend_from_within drain retain
+            retain_mut dedup dedup_by dedup_by_key split_off set_len splice],
+        read: [len is_empty capacity as_slice as_ptr get first last iter contains to_vec starts_with
+            ends_with binary_search get_mut iter_mut first_mut last_mut as_mut_ptr as_mut_slice
+            split_at_mut chunks_mut windows chunks split_first split_last clone],
+        whole: [],
+        elements: [sort sort_unstable sort_by sort_by_key sort_unstable_by sort_unstable_by_key
+            sort_by_cached_key fill fill_with copy_from_slice clone_from_slice reverse rotate_left
+            rotate_right] => |p, site| vec_elements(p, site),
+    }
+    [T] [T] {
+        write: [], read: [], whole: [],
+        elements: [sort sort_unstable sort_by sort_by_key sort_unstable_by sort_unstable_by_key
+            sort_by_cached_key fill fill_with copy_from_slice clone_from_slice reverse rotate_left
+            rotate_right] => |p, _site| (p as *const u8, slice_bytes(p)),
+    }
+    [T, const N: usize] [T; N] {
+        write: [], read: [], whole: [],
+        elements: [sort sort_unstable sort_by sort_by_key sort_unstable_by sort_unstable_by_key
+            sort_by_cached_key fill fill_with copy_from_slice clone_from_slice reverse rotate_left
+            rotate_right] => |p, _site| (p as *const u8, slice_bytes(p)),
+    }
+    [] String {
+        write: [push push_str pop insert insert_str remove clear truncate reserve reserve_exact
+            shrink_to_fit shrink_to extend drain retain split_off],
+        read: [len is_empty capacity as_str as_bytes as_ptr chars bytes char_indices contains
+            starts_with ends_with find lines trim get clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [T] std::collections::VecDeque<T> {
+        write: [push_back push_front pop_back pop_front insert remove clear truncate resize resize_with
+            reserve reserve_exact shrink_to_fit shrink_to append extend drain retain retain_mut
+            make_contiguous rotate_left rotate_right swap_remove_back swap_remove_front split_off],
+        read: [len is_empty capacity front back get iter contains as_slices get_mut iter_mut front_mut
+            back_mut range range_mut binary_search clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [K, V, S] std::collections::HashMap<K, V, S> {
+        write: [insert remove remove_entry entry clear retain drain extend reserve shrink_to_fit shrink_to],
+        read: [len is_empty capacity get get_key_value contains_key iter keys values get_mut iter_mut
+            values_mut clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [T, S] std::collections::HashSet<T, S> {
+        write: [insert remove take replace clear retain drain extend reserve shrink_to_fit shrink_to],
+        read: [len is_empty capacity get contains iter clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [K, V] std::collections::BTreeMap<K, V> {
+        write: [insert remove remove_entry entry clear retain append split_off extend pop_first pop_last
+            first_entry last_entry],
+        read: [len is_empty get get_key_value contains_key iter keys values get_mut iter_mut values_mut
+            range range_mut first_key_value last_key_value clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [T] std::collections::BTreeSet<T> {
+        write: [insert remove take replace clear retain append split_off extend pop_first pop_last],
+        read: [len is_empty get contains iter range first last clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [T] std::collections::BinaryHeap<T> {
+        write: [push pop clear drain append extend retain reserve shrink_to_fit],
+        read: [len is_empty capacity peek peek_mut iter as_slice clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [T] std::collections::LinkedList<T> {
+        write: [push_back push_front pop_back pop_front clear append split_off extend],
+        read: [len is_empty front back iter contains front_mut back_mut iter_mut clone],
+        whole: [], elements: [] => |p, _site| (p, 0),
+    }
+    [T] Option<T> {
+        write: [], read: [],
+        whole: [take replace insert get_or_insert get_or_insert_with take_if],
+        elements: [] => |p, _site| (p, 0),
+    }
+}
+
+/// `R.f…` where `R` is a call's result (`self.inner().hits`): `note` checks
+/// the place through a shared reference to the result, which is then
+/// passed on as it was (see the macro's `call_field`).
+#[inline(always)]
+pub fn then_ref<T>(v: T, note: impl FnOnce(&T)) -> T {
+    note(&v);
+    v
+}
+
+/// [`then_ref`] for a place the caller writes (`self.inner().hits += 1`).
+#[inline(always)]
+pub fn then_mut<T>(mut v: T, note: impl FnOnce(&mut T)) -> T {
+    note(&mut v);
+    v
 }
 
 /// `ptr::read(p)` and friends: note a read of one `T` at `p`, return `p`.
@@ -378,8 +647,8 @@ pub fn note_write_n<T>(p: *const T, n: usize, site: &'static Site) {
 
 /// `mem::replace(r, v)`, `mem::take(r)`, `mem::swap(a, b)`: a write through `r`.
 #[inline(always)]
-pub fn note_write_ref<'a, T>(r: &'a mut T, site: &'static Site) -> &'a mut T {
-    access(r as *mut T as usize, core::mem::size_of::<T>(), true, site);
+pub fn note_write_ref<'a, T: ?Sized>(r: &'a mut T, site: &'static Site) -> &'a mut T {
+    access(r as *mut T as *mut u8 as usize, core::mem::size_of_val(r), true, site);
     r
 }
 
@@ -420,5 +689,23 @@ pub mod record {
         let r = f();
         let events = LOG.with(|l| std::mem::replace(&mut *l.borrow_mut(), outer)).unwrap_or_default();
         (r, events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The macro emits `Recv(..).m(SITE)` for each name of its list; a name
+    /// missing here would fail to compile in the user's crate.
+    #[test]
+    fn the_macro_and_the_receivers_know_the_same_methods() {
+        let src = include_str!("../macros/src/expand.rs");
+        let start = src.find("pub const RECEIVER_METHODS: &[&str] = &[").expect("the macro's list");
+        let list = &src[start..];
+        let list = &list[list.find("= &[").unwrap() + 4..list.find("];").unwrap()];
+        let mut macro_names: Vec<&str> = list.split(',').map(|n| n.trim().trim_matches('"')).filter(|n| !n.is_empty()).collect();
+        let mut ours = super::RECEIVER_METHODS.to_vec();
+        macro_names.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(macro_names, ours);
     }
 }

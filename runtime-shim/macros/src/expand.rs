@@ -256,7 +256,7 @@ impl Instrumenter<'_> {
             Frame::AsyncTest => {
                 let inner = Block { brace_token: block.brace_token, stmts: std::mem::take(&mut block.stmts) };
                 block.stmts = vec![
-                    parse_quote!(let __racecheck_test_end = ::racecheck::__rt::test_end();),
+                    parse_quote!(let __racecheck_test_end = racecheck::__rt::test_end();),
                     Stmt::Expr(Expr::Block(syn::ExprBlock { attrs: vec![], label: None, block: inner }), None),
                 ];
                 return;
@@ -268,7 +268,7 @@ impl Instrumenter<'_> {
             let info = self.fn_info(&name);
             let inner = Block { brace_token: block.brace_token, stmts: std::mem::take(&mut block.stmts) };
             block.stmts = vec![
-                parse_quote!(let __racecheck_frame = ::racecheck::__rt::#enter(#info);),
+                parse_quote!(let __racecheck_frame = racecheck::__rt::#enter(#info);),
                 Stmt::Expr(Expr::Block(syn::ExprBlock { attrs: vec![], label: None, block: inner }), None),
             ];
         }
@@ -281,8 +281,8 @@ impl Instrumenter<'_> {
     fn fn_info(&self, name: &str) -> TokenStream {
         let name = module_relative(name);
         quote!({
-            static __RACECHECK_FN: ::racecheck::__rt::FnInfo =
-                ::racecheck::__rt::FnInfo { name: #name };
+            static __RACECHECK_FN: racecheck::__rt::FnInfo =
+                racecheck::__rt::FnInfo { name: #name };
             &__RACECHECK_FN
         })
     }
@@ -297,7 +297,7 @@ impl Instrumenter<'_> {
             None => quote!(file!()),
         };
         quote_spanned!(span=> {
-            static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+            static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                 func: #func,
                 file: #file,
                 line: #line,
@@ -316,7 +316,11 @@ impl Instrumenter<'_> {
             Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => self.read(e, ctx),
             Expr::Assign(a) => {
                 self.expr(&mut a.right, Ctx::Value);
-                if classify(&a.left).is_some() {
+                if impure_root(&a.left).is_some() && hoist(&a.left).is_none() {
+                    let site = self.site(a.left.span());
+                    let left = (*a.left).clone();
+                    *a.left = self.through_root(&left, |p| quote!(racecheck::__rt::note_write(&raw mut #p, #site);), true);
+                } else if classify(&a.left).is_some() {
                     self.place_children(&mut a.left);
                     let (left, right) = (a.left.clone(), a.right.clone());
                     *e = self.store(quote!(write_place), &left, quote!(=), &right);
@@ -326,7 +330,11 @@ impl Instrumenter<'_> {
             }
             Expr::Binary(b) if is_compound_assign(&b.op) => {
                 self.expr(&mut b.right, Ctx::Value);
-                if classify(&b.left).is_some() {
+                if impure_root(&b.left).is_some() && hoist(&b.left).is_none() {
+                    let site = self.site(b.left.span());
+                    let left = (*b.left).clone();
+                    *b.left = self.through_root(&left, |p| quote!(racecheck::__rt::note_write(&raw mut #p, #site);), true);
+                } else if classify(&b.left).is_some() {
                     self.place_children(&mut b.left);
                     let (left, right, op) = (b.left.clone(), b.right.clone(), b.op);
                     *e = self.store(quote!(update_place), &left, op.to_token_stream(), &right);
@@ -356,14 +364,27 @@ impl Instrumenter<'_> {
             Expr::Reference(r) => self.place_children(&mut r.expr),
             Expr::RawAddr(r) => self.place_children(&mut r.expr),
             Expr::MethodCall(m) => {
-                let probe = self.method_probe(m);
-                self.place_children(&mut m.receiver);
+                let mut notes: Vec<Stmt> = self.method_probe(m).into_iter().collect();
+                notes.extend(self.receiver_probe(m));
+                if self.impure_receiver(m) {
+                    // The receiver was rewritten around its root.
+                } else if let Some(r) = mut_borrow_of_place(&mut m.receiver) {
+                    // `(&mut P).m(..)`: the `&mut` is a write of `P`.
+                    self.place_children(&mut r.expr);
+                    let site = self.site(r.expr.span());
+                    // The user's parentheses go: inside the call they would be `unused_parens`.
+                    let recv = strip_parens(&m.receiver).clone();
+                    *m.receiver = parse_quote!(racecheck::__rt::note_write_ref(#recv, #site));
+                } else {
+                    self.place_children(&mut m.receiver);
+                }
                 for a in &mut m.args {
                     self.expr(a, Ctx::Value);
                 }
-                if let Some(note) = probe {
+                self.mut_args(&mut m.args);
+                if !notes.is_empty() {
                     let call = e.clone();
-                    *e = parse_quote!(({ #note #call }));
+                    *e = parse_quote!(({ #(#notes)* #call }));
                 }
             }
             Expr::Call(c) => {
@@ -371,7 +392,10 @@ impl Instrumenter<'_> {
                 for a in &mut c.args {
                     self.expr(a, Ctx::Value);
                 }
-                self.pointer_function(e);
+                if !self.pointer_function(e) {
+                    let Expr::Call(c) = e else { unreachable!() };
+                    self.mut_args(&mut c.args);
+                }
             }
             Expr::Match(m) => {
                 let note = self.scrutinee_note(&m.expr);
@@ -443,7 +467,7 @@ impl Instrumenter<'_> {
                     let info = self.fn_info(&name);
                     let body = &c.body;
                     c.body = Box::new(parse_quote!({
-                        let __racecheck_frame = ::racecheck::__rt::enter(#info);
+                        let __racecheck_frame = racecheck::__rt::enter(#info);
                         #body
                     }));
                 }
@@ -487,6 +511,13 @@ impl Instrumenter<'_> {
 
     /// A place expression read in context `ctx`.
     fn read(&mut self, e: &mut Expr, ctx: Ctx) {
+        if impure_root(e).is_some() && hoist(e).is_none() {
+            // `R.f` with `R` a call: checked through the call's result,
+            // which is then used as it was (see `through_root`).
+            let site = self.site(e.span());
+            *e = self.through_root(e, |p| quote!(let _ = racecheck::__rt::read_place(&raw const #p, #site);), false);
+            return;
+        }
         let kind = classify(e);
         self.place_children(e);
         let Some(kind) = kind else { return };
@@ -501,30 +532,30 @@ impl Instrumenter<'_> {
                 parse_quote_spanned!(span=> ({ #stmt #place }))
             }
             (Kind::Memory, Ctx::Value, true) => {
-                parse_quote_spanned!(span=> ({ ::racecheck::__rt::read(&raw const #place, #site); #place }))
+                parse_quote_spanned!(span=> ({ racecheck::__rt::read(&raw const #place, #site); #place }))
             }
             (Kind::Memory, Ctx::Value, false) => match hoist(&place) {
                 Some(Hoisted { values, names, place: p2 }) => parse_quote_spanned!(span=>
                     (match (#(#values,)*) {
-                        (#(#names,)*) => { ::racecheck::__rt::read(&raw const #p2, #site); #p2 }
+                        (#(#names,)*) => { racecheck::__rt::read(&raw const #p2, #site); #p2 }
                     })
                 ),
-                None => parse_quote_spanned!(span=> (*::racecheck::__rt::read_place(&raw const #place, #site))),
+                None => parse_quote_spanned!(span=> (*racecheck::__rt::read_place(&raw const #place, #site))),
             },
             (Kind::Memory, _, true) => {
                 let w = Self::witness(&place);
-                parse_quote_spanned!(span=> (*{ #w ::racecheck::__rt::read_place(&raw const #place, #site) }))
+                parse_quote_spanned!(span=> (*{ #w racecheck::__rt::read_place(&raw const #place, #site) }))
             }
             (Kind::Memory, _, false) => match hoist(&place) {
                 Some(Hoisted { values, names, place: p2 }) => {
                     let w = Self::witness(&p2);
                     parse_quote_spanned!(span=>
                         (*match (#(#values,)*) {
-                            (#(#names,)*) => { #w ::racecheck::__rt::read_place(&raw const #p2, #site) }
+                            (#(#names,)*) => { #w racecheck::__rt::read_place(&raw const #p2, #site) }
                         })
                     )
                 }
-                None => parse_quote_spanned!(span=> (*::racecheck::__rt::read_place(&raw const #place, #site))),
+                None => parse_quote_spanned!(span=> (*racecheck::__rt::read_place(&raw const #place, #site))),
             },
         };
     }
@@ -537,7 +568,7 @@ impl Instrumenter<'_> {
         let name = m.method.to_string();
         let (write, count) = match name.as_str() {
             "read" | "read_volatile" | "read_unaligned" | "get" | "assume_init_read" => (false, None),
-            "write" | "write_volatile" | "write_unaligned" | "set" | "replace" | "swap" | "take"
+            "write" | "write_volatile" | "write_unaligned" | "set" | "replace" | "swap" | "take" | "update"
             | "drop_in_place" => (true, None),
             "copy_to" | "copy_to_nonoverlapping" => (false, Some(1)),
             "copy_from" | "copy_from_nonoverlapping" | "write_bytes" => (true, Some(1)),
@@ -559,22 +590,86 @@ impl Instrumenter<'_> {
         let site = self.site(m.method.span());
         let recv = &m.receiver;
         let note = if write { quote!(note_write) } else { quote!(note_read) };
-        Some(parse_quote!({
-            #[allow(unused_imports)]
-            use ::racecheck::__rt::{ProbeFallback as _, PtrProbe as _};
-            (&::racecheck::__rt::Probe(&#recv)).#note(#count, #site);
-        }))
+        Some(parse_quote!(racecheck::__rt::Probe(&#recv).#note(#count, #site);))
+    }
+
+    /// For `P.m(args)` where `P` is a checked place free of side effects
+    /// and `m` one of [`RECEIVER_METHODS`]: a statement noting what `m`
+    /// does to `P`, chosen by `P`'s type at compile time (see `__rt::Recv`:
+    /// std's collections and `Option`; nothing for other types).
+    fn receiver_probe(&self, m: &syn::ExprMethodCall) -> Option<Stmt> {
+        let name = m.method.to_string();
+        if !RECEIVER_METHODS.contains(&name.as_str()) {
+            return None;
+        }
+        let recv = shared_borrowed(&m.receiver);
+        if classify(recv) != Some(Kind::Memory) || !is_pure(recv) {
+            return None;
+        }
+        let site = self.site(m.method.span());
+        let method = &m.method;
+        Some(parse_quote!(racecheck::__rt::Recv(&raw const #recv).#method(#site);))
+    }
+
+    /// [`Self::receiver_probe`] for a receiver place over an impure root
+    /// (`(*p.ptr()).take()`, `self.inner().log.push(x)`): the probe runs on
+    /// the root's value (see [`Self::through_root`]). True if the receiver
+    /// was rewritten.
+    fn impure_receiver(&mut self, m: &mut syn::ExprMethodCall) -> bool {
+        let name = m.method.to_string();
+        if !RECEIVER_METHODS.contains(&name.as_str()) || impure_root(shared_borrowed(&m.receiver)).is_none() {
+            return false;
+        }
+        let site = self.site(m.method.span());
+        let method = m.method.clone();
+        let place = shared_borrowed_mut(&mut m.receiver);
+        let recv = place.clone();
+        *place = self.through_root(&recv, |p| quote!(racecheck::__rt::Recv(&raw const #p).#method(#site);), false);
+        true
+    }
+
+    /// A place over an impure root `R` (a call, say: `R.f`, `(*R).f`,
+    /// `R[i]`): `R`'s children are instrumented, then `R` becomes
+    /// `racecheck::__rt::then_ref(R, |__racecheck_r| NOTE)` (`then_mut` for
+    /// a write), where `NOTE` is `note` of the place with `(*__racecheck_r)`
+    /// for `R`. The place is checked where it is (through a returned
+    /// reference or pointer, a guard's `Deref`, or in the temporary itself
+    /// when `R` is a value), and `R`'s value is then passed on unchanged, so
+    /// moves out of the temporary, its lifetime, its drop order and borrows
+    /// of it stay as they were. The closure is inside the user's `unsafe`
+    /// block wherever the place needed one.
+    fn through_root(&mut self, place: &Expr, note: impl FnOnce(&Expr) -> TokenStream, write: bool) -> Expr {
+        let mut root = impure_root(place).expect("a place over an impure root").clone();
+        self.expr(&mut root, Ctx::Value);
+        let inner = with_root(place, &parse_quote!((*__racecheck_r)));
+        let stmt = note(&inner);
+        let then = if write { quote!(then_mut) } else { quote!(then_ref) };
+        let root: Expr = parse_quote!(racecheck::__rt::#then(#root, |__racecheck_r| { #stmt }));
+        with_root(place, &root)
+    }
+
+    /// Arguments `&mut P` of a call, with `P` a checked place: the borrow is
+    /// a write of `P` (`note_write_ref`, sized as the borrowed value, so a
+    /// slice range covers just that range).
+    fn mut_args(&mut self, args: &mut syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
+        for a in args.iter_mut() {
+            if let Some(r) = mut_borrow_of_place(a) {
+                let site = self.site(r.expr.span());
+                let arg = strip_parens(a).clone();
+                *a = parse_quote!(racecheck::__rt::note_write_ref(#arg, #site));
+            }
+        }
     }
 
     /// `ptr::read(p)`, `ptr::write(p, v)`, `ptr::copy(src, dst, n)`,
     /// `mem::replace(&mut x, v)` and their kin: note the accesses they make.
-    fn pointer_function(&mut self, e: &mut Expr) {
-        let Expr::Call(c) = e else { return };
-        let Expr::Path(p) = &*c.func else { return };
+    fn pointer_function(&mut self, e: &mut Expr) -> bool {
+        let Expr::Call(c) = e else { return false };
+        let Expr::Path(p) = &*c.func else { return false };
         let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
         let (module, name) = match segs.as_slice() {
             [.., m, n] => (m.as_str(), n.as_str()),
-            _ => return,
+            _ => return false,
         };
         let site = self.site(c.func.span());
         let original: Vec<Expr> = c.args.iter().cloned().collect();
@@ -582,22 +677,22 @@ impl Instrumenter<'_> {
         match (module, name, c.args.len()) {
             ("ptr", "read" | "read_volatile" | "read_unaligned", 1) => {
                 let a = arg(0).unwrap();
-                c.args[0] = parse_quote!(::racecheck::__rt::note_read(#a, #site));
+                c.args[0] = parse_quote!(racecheck::__rt::note_read(#a, #site));
             }
             ("ptr", "write" | "write_volatile" | "write_unaligned" | "replace", 2) | ("ptr", "drop_in_place", 1) => {
                 let a = arg(0).unwrap();
-                c.args[0] = parse_quote!(::racecheck::__rt::note_write(#a, #site));
+                c.args[0] = parse_quote!(racecheck::__rt::note_write(#a, #site));
             }
             ("ptr", "swap", 2) => {
                 for i in 0..2 {
                     let a = arg(i).unwrap();
-                    c.args[i] = parse_quote!(::racecheck::__rt::note_write(#a, #site));
+                    c.args[i] = parse_quote!(racecheck::__rt::note_write(#a, #site));
                 }
             }
             ("mem", "replace" | "take", _) | ("mem", "swap", 2) => {
                 for i in 0..if name == "swap" { 2 } else { 1 } {
                     let a = arg(i).unwrap();
-                    c.args[i] = parse_quote!(::racecheck::__rt::note_write_ref(#a, #site));
+                    c.args[i] = parse_quote!(racecheck::__rt::note_write_ref(#a, #site));
                 }
             }
             ("ptr", "copy" | "copy_nonoverlapping", 3) => {
@@ -605,7 +700,7 @@ impl Instrumenter<'_> {
                 let f = &c.func;
                 *e = parse_quote!((match (#s_, #d, #n) {
                     (__racecheck_s, __racecheck_d, __racecheck_n) => {
-                        ::racecheck::__rt::note_copy(__racecheck_s, __racecheck_d, __racecheck_n, #site);
+                        racecheck::__rt::note_copy(__racecheck_s, __racecheck_d, __racecheck_n, #site);
                         #f(__racecheck_s, __racecheck_d, __racecheck_n)
                     }
                 }));
@@ -614,20 +709,21 @@ impl Instrumenter<'_> {
                 let (a, b, n) = (arg(0).unwrap(), arg(1).unwrap(), arg(2).unwrap());
                 let f = &c.func;
                 let second = if name == "swap_nonoverlapping" {
-                    quote!(::racecheck::__rt::note_write_n(__racecheck_b, __racecheck_n, #site);)
+                    quote!(racecheck::__rt::note_write_n(__racecheck_b, __racecheck_n, #site);)
                 } else {
                     quote!()
                 };
                 *e = parse_quote!((match (#a, #b, #n) {
                     (__racecheck_a, __racecheck_b, __racecheck_n) => {
-                        ::racecheck::__rt::note_write_n(__racecheck_a, __racecheck_n, #site);
+                        racecheck::__rt::note_write_n(__racecheck_a, __racecheck_n, #site);
                         #second
                         #f(__racecheck_a, __racecheck_b, __racecheck_n)
                     }
                 }));
             }
-            _ => {}
+            _ => return false,
         }
+        true
     }
 
     /// A read of a `match` or `if let` scrutinee, as a statement to run just
@@ -642,7 +738,7 @@ impl Instrumenter<'_> {
             Kind::Static => self.static_read_stmt(scrutinee),
             Kind::Memory => {
                 let site = self.site(scrutinee.span());
-                parse_quote!(let _ = ::racecheck::__rt::read_place(&raw const #scrutinee, #site);)
+                parse_quote!(let _ = racecheck::__rt::read_place(&raw const #scrutinee, #site);)
             }
         })
     }
@@ -726,7 +822,7 @@ impl Instrumenter<'_> {
         let site = self.site(place.span());
         if is_pure(place) {
             let w = Self::witness(place);
-            return parse_quote!(*{ #w ::racecheck::__rt::#hook(&raw mut #place, #site) } #op #value);
+            return parse_quote!(*{ #w racecheck::__rt::#hook(&raw mut #place, #site) } #op #value);
         }
         match hoist(place) {
             Some(Hoisted { values, names, place: p2 }) => {
@@ -736,12 +832,12 @@ impl Instrumenter<'_> {
                     __racecheck_value => match (#(#values,)*) {
                         #[allow(unused_mut)]
                         (#(mut #names,)*) => {
-                            *{ #w ::racecheck::__rt::#hook(&raw mut #p2, #site) } #op __racecheck_value
+                            *{ #w racecheck::__rt::#hook(&raw mut #p2, #site) } #op __racecheck_value
                         }
                     }
                 }))
             }
-            None => parse_quote!(*::racecheck::__rt::#hook(&raw mut #place, #site) #op #value),
+            None => parse_quote!(*racecheck::__rt::#hook(&raw mut #place, #site) #op #value),
         }
     }
 
@@ -777,7 +873,7 @@ impl Instrumenter<'_> {
     /// `#[allow(static_mut_refs)] let _ = read_val(&X, SITE);`
     fn static_read_stmt(&self, place: &Expr) -> Stmt {
         let site = self.site(place.span());
-        parse_quote!(#[allow(static_mut_refs)] let _ = ::racecheck::__rt::read_val(&#place, #site);)
+        parse_quote!(#[allow(static_mut_refs)] let _ = racecheck::__rt::read_val(&#place, #site);)
     }
 }
 
@@ -938,6 +1034,151 @@ fn classify_index_base(base: &Expr) -> Option<Kind> {
     }
 }
 
+/// Method names whose receivers `__rt::Recv` checks when the receiver is
+/// one of std's collections or an `Option` (`__rt::RECEIVER_METHODS`, which
+/// a test keeps equal to this list).
+pub const RECEIVER_METHODS: &[&str] = &[
+    "push", "pop", "insert", "remove", "swap_remove", "clear", "truncate", "resize", "resize_with", "reserve",
+    "reserve_exact", "shrink_to_fit", "shrink_to", "append", "extend", "extend_from_slice", "extend_from_within",
+    "drain", "retain", "retain_mut", "dedup", "dedup_by", "dedup_by_key", "split_off", "set_len", "splice", "len",
+    "is_empty", "capacity", "as_slice", "as_ptr", "get", "first", "last", "iter", "contains", "to_vec",
+    "starts_with", "ends_with", "binary_search", "get_mut", "iter_mut", "first_mut", "last_mut", "as_mut_ptr",
+    "as_mut_slice", "split_at_mut", "chunks_mut", "windows", "chunks", "split_first", "split_last", "clone", "sort",
+    "sort_unstable", "sort_by", "sort_by_key", "sort_unstable_by", "sort_unstable_by_key", "sort_by_cached_key",
+    "fill", "fill_with", "copy_from_slice", "clone_from_slice", "reverse", "rotate_left", "rotate_right",
+    "push_str", "insert_str", "as_str", "as_bytes", "chars", "bytes", "char_indices", "find", "lines", "trim",
+    "push_back", "push_front", "pop_back", "pop_front", "make_contiguous", "swap_remove_back", "swap_remove_front",
+    "front", "back", "as_slices", "front_mut", "back_mut", "range", "range_mut", "remove_entry", "entry",
+    "get_key_value", "contains_key", "keys", "values", "values_mut", "take", "replace", "pop_first", "pop_last",
+    "first_entry", "last_entry", "first_key_value", "last_key_value", "peek", "peek_mut", "get_or_insert",
+    "get_or_insert_with", "take_if",
+];
+
+/// `e` without parentheses and invisible groups around it.
+fn strip_parens(mut e: &Expr) -> &Expr {
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Group(g) => e = &g.expr,
+            _ => return e,
+        }
+    }
+}
+
+/// A receiver without parentheses and without a shared borrow around it:
+/// `(&(*p)).len()` (as the `dangerous_implicit_autorefs` lint asks) calls
+/// `len` on the place `*p`.
+fn shared_borrowed(e: &Expr) -> &Expr {
+    match strip_parens(e) {
+        Expr::Reference(r) if r.mutability.is_none() => strip_parens(&r.expr),
+        e => e,
+    }
+}
+
+/// [`shared_borrowed`], mutably.
+fn shared_borrowed_mut(e: &mut Expr) -> &mut Expr {
+    let e = strip_parens_mut(e);
+    if matches!(e, Expr::Reference(r) if r.mutability.is_none()) {
+        let Expr::Reference(r) = e else { unreachable!() };
+        return strip_parens_mut(&mut r.expr);
+    }
+    e
+}
+
+/// [`strip_parens`], mutably.
+fn strip_parens_mut(e: &mut Expr) -> &mut Expr {
+    match e {
+        Expr::Paren(p) => strip_parens_mut(&mut p.expr),
+        Expr::Group(g) => strip_parens_mut(&mut g.expr),
+        e => e,
+    }
+}
+
+/// `&mut P` (in parentheses or not) with `P` a checked place through
+/// memory: a borrow that asserts exclusive access to `P`.
+fn mut_borrow_of_place(e: &mut Expr) -> Option<&mut syn::ExprReference> {
+    let mut e = e;
+    loop {
+        match e {
+            Expr::Paren(p) => e = &mut p.expr,
+            Expr::Group(g) => e = &mut g.expr,
+            Expr::Reference(r) if r.mutability.is_some() && classify(&r.expr) == Some(Kind::Memory) => return Some(r),
+            _ => return None,
+        }
+    }
+}
+
+/// The impure root of a place: `R` in `R.f`, `(*R).f`, `R[i]` (pure
+/// indexes only), where `R` is not itself a place (a call, a block, a
+/// macro…) and has side effects or is not free to evaluate twice. `None`
+/// for places rooted at a path (pure, or handled by [`hoist`]) and for
+/// anything that is not a projection.
+fn impure_root(e: &Expr) -> Option<&Expr> {
+    fn base(b: &Expr) -> Option<&Expr> {
+        match b {
+            Expr::Path(_) | Expr::Lit(_) => None,
+            Expr::Paren(_) | Expr::Group(_) | Expr::Field(_) | Expr::Index(_) | Expr::Reference(_) => projection(b),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => projection(b),
+            _ => Some(b),
+        }
+    }
+    fn projection(e: &Expr) -> Option<&Expr> {
+        match e {
+            Expr::Paren(p) => projection(&p.expr),
+            Expr::Group(g) => projection(&g.expr),
+            // `(&mut *p.ptr())[..]`: indexing a borrow (as `dangerous_implicit_autorefs` asks).
+            Expr::Reference(r) => base(&r.expr),
+            Expr::Field(f) => base(&f.base),
+            Expr::Index(i) if is_pure(&i.index) => base(&i.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => base(&u.expr),
+            _ => None,
+        }
+    }
+    // A borrow itself is not a place.
+    match strip_parens(e) {
+        Expr::Reference(_) => None,
+        e => projection(e),
+    }
+}
+
+/// `place` (accepted by [`impure_root`]) with its root replaced by `root`.
+fn with_root(place: &Expr, root: &Expr) -> Expr {
+    fn base(b: &Expr, root: &Expr) -> Expr {
+        match b {
+            Expr::Paren(_) | Expr::Group(_) | Expr::Field(_) | Expr::Index(_) | Expr::Reference(_) => with_root(b, root),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => with_root(b, root),
+            _ => root.clone(),
+        }
+    }
+    match place {
+        Expr::Paren(p) => {
+            let inner = with_root(&p.expr, root);
+            parse_quote!((#inner))
+        }
+        Expr::Group(g) => {
+            let inner = with_root(&g.expr, root);
+            parse_quote!((#inner))
+        }
+        Expr::Field(f) => {
+            let (b, member) = (base(&f.base, root), &f.member);
+            parse_quote!(#b.#member)
+        }
+        Expr::Index(i) => {
+            let (b, index) = (base(&i.expr, root), &i.index);
+            parse_quote!(#b[#index])
+        }
+        Expr::Unary(u) => {
+            let b = base(&u.expr, root);
+            parse_quote!(*#b)
+        }
+        Expr::Reference(r) => {
+            let (b, m) = (base(&r.expr, root), &r.mutability);
+            parse_quote!(&#m #b)
+        }
+        _ => root.clone(),
+    }
+}
+
 /// An impure place split into values computed once (bound to `names`, in
 /// evaluation order) and an equivalent pure place over those names.
 struct Hoisted {
@@ -1010,7 +1251,13 @@ fn is_pure_receiver(e: &Expr) -> bool {
                 && m.args.iter().all(is_pure)
         }
         Expr::Paren(p) => is_pure_receiver(&p.expr),
+        Expr::Group(g) => is_pure_receiver(&g.expr),
         Expr::Reference(r) => is_pure_receiver(&r.expr),
+        // Places reached through pure pointer arithmetic
+        // (`(*self.data.get()).as_mut_ptr()`, a method chain).
+        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => is_pure_receiver(&u.expr),
+        Expr::Field(f) => is_pure_receiver(&f.base),
+        Expr::Index(i) => is_pure_receiver(&i.expr) && is_pure(&i.index),
         _ => is_pure(e),
     }
 }
@@ -1025,6 +1272,10 @@ fn is_pure(e: &Expr) -> bool {
         Expr::Field(f) => is_pure(&f.base),
         Expr::Index(i) => is_pure(&i.expr) && is_pure(&i.index),
         Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => is_pure(&u.expr),
+        // Borrowing a pure place again (`(&mut *p)[..]`) is harmless.
+        Expr::Reference(r) => is_pure(&r.expr),
+        // `a..b`, `..`: building a range again is harmless.
+        Expr::Range(r) => r.start.as_deref().is_none_or(is_pure) && r.end.as_deref().is_none_or(is_pure),
         _ => false,
     }
 }
@@ -1091,19 +1342,19 @@ fn f(p: *mut u32, s: &S) {
         .unwrap();
         let out = pretty(expand(TokenStream::new(), item, &cfg(true)));
         let expect = [
-            "let __racecheck_frame = ::racecheck::__rt::enter",
-            "::racecheck::__rt::read(&raw const *p,",
-            "::racecheck::__rt::write_place(&raw mut *p,",
-            "::racecheck::__rt::update_place(&raw mut (*p),",
+            "let __racecheck_frame = racecheck::__rt::enter",
+            "racecheck::__rt::read(&raw const *p,",
+            "racecheck::__rt::write_place(&raw mut *p,",
+            "racecheck::__rt::update_place(&raw mut (*p),",
             "if false { #[allow(static_mut_refs)] let _ = &*p; }",
-            "::racecheck::__rt::write_place(&raw mut COUNTER,",
-            "::racecheck::__rt::write_place(&raw mut X,",
+            "racecheck::__rt::write_place(&raw mut COUNTER,",
+            "racecheck::__rt::write_place(&raw mut X,",
             "if false { #[allow(static_mut_refs)] let _ = &COUNTER; }",
-            "::racecheck::__rt::read_val(&COUNTER,",
-            "::racecheck::__rt::read(&raw const s.n,",
+            "racecheck::__rt::read_val(&COUNTER,",
+            "racecheck::__rt::read(&raw const s.n,",
             "(match (p.add(1),) { (__racecheck_h0,) => {",
-            "::racecheck::__rt::read(&raw const *__racecheck_h0,",
-            "::racecheck::__rt::read_place(&raw const s.n,",
+            "racecheck::__rt::read(&raw const *__racecheck_h0,",
+            "racecheck::__rt::read_place(&raw const s.n,",
             "line: 4u32",
             "col: 17u32",
         ];

@@ -4,7 +4,7 @@
 //! Under the CLI (which sets `--cfg racecheck` and tells this macro through
 //! the `__RACECHECK_INSTRUMENT` variable of the compiler's environment), it
 //! rewrites the memory accesses of the item's code into calls of
-//! `::racecheck::__rt` and gives each function and closure a frame.
+//! `racecheck::__rt` (a path every edition resolves through the extern prelude) and gives each function and closure a frame.
 //! See `expand.rs` for the rewriting rules.
 
 use proc_macro::TokenStream;

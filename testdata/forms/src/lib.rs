@@ -321,5 +321,118 @@ pub mod access {
     pub fn own_field_b(p: P<Outer>) {
         unsafe { (*p.ptr()).inner.items[0].d = 2 }
     }
+
+    // ---- Method receivers, `&mut` borrows, fields of calls' results ----
+
+    pub fn option_take(p: P<Option<Box<u64>>>) -> Option<Box<u64>> {
+        unsafe { (*p.ptr()).take() }
+    }
+    pub fn vec_push(p: P<Vec<u64>>) {
+        unsafe { (*p.ptr()).push(1) }
+    }
+    pub fn map_insert(p: P<std::collections::HashMap<u64, u64>>) {
+        unsafe { (*p.ptr()).insert(1, 2) };
+    }
+    pub fn map_get(p: P<std::collections::HashMap<u64, u64>>) -> Option<u64> {
+        unsafe { (*p.ptr()).get(&1).copied() }
+    }
+    pub fn string_push(p: P<String>) {
+        unsafe { (*p.ptr()).push_str("ab") }
+    }
+    pub fn string_len(p: P<String>) -> usize {
+        unsafe { (&(*p.ptr())).len() }
+    }
+    pub fn slice_copy(p: P<[u64; 4]>) {
+        unsafe { (&mut (&mut *p.ptr())[..]).copy_from_slice(&[1, 2, 3, 4]) }
+    }
+    pub fn slice_fill(p: P<[u64; 4]>) {
+        unsafe { (&mut *p.ptr())[..].fill(0) }
+    }
+    pub fn vec_sort(p: P<Vec<u64>>) {
+        unsafe { (*p.ptr()).sort_unstable() }
+    }
+    pub fn vec_elem_read(p: P<Vec<u64>>) -> u64 {
+        unsafe { (&(*p.ptr()))[0] }
+    }
+    pub fn mem_take(p: P<Vec<u64>>) -> Vec<u64> {
+        unsafe { std::mem::take(&mut *p.ptr()) }
+    }
+    pub fn mut_arg(p: P<[u64; 4]>) {
+        unsafe { zero_all(&mut (&mut *p.ptr())[1..]) }
+    }
+    pub fn accessor_write(s: &Stats) {
+        s.inner().hits += 1;
+    }
+    pub fn accessor_read(s: &Stats) -> u64 {
+        s.inner().hits
+    }
+    pub fn accessor_push(s: &Stats) {
+        s.inner().log.push(7);
+    }
+    pub fn accessor_len(s: &Stats) -> usize {
+        s.inner().log.len()
+    }
+    pub fn arc_cell_set(c: &SyncArc) {
+        let a: &std::sync::Arc<Cell<u64>> = &c.0;
+        a.set(3);
+    }
+    pub fn arc_cell_get(c: &SyncArc) -> u64 {
+        c.0.get()
+    }
+    pub fn cell_update(c: &Shared<Cell<u64>>) {
+        c.0.update(|x| x + 1);
+    }
+    pub fn chain_write(c: &Shared<UnsafeCell<MaybeUninit<u64>>>) {
+        unsafe { (*c.0.get()).as_mut_ptr().write(9) }
+    }
+    pub fn chain_read(c: &Shared<UnsafeCell<MaybeUninit<u64>>>) -> u64 {
+        unsafe { (*c.0.get()).as_ptr().read() }
+    }
+    /// A user's own `push(&self)` through a raw pointer: not a `Vec`, so not
+    /// a write of the queue (its own atomics are what it touches).
+    pub fn user_push(q: P<CountingQueue>) {
+        unsafe { (*q.ptr()).push(1) }
+    }
 }
 
+/// `inner()` hands out `&mut` from `&self`: the usual `UnsafeCell` accessor.
+#[derive(Default)]
+pub struct Stats(UnsafeCell<StatsInner>);
+unsafe impl Sync for Stats {}
+
+#[derive(Default)]
+pub struct StatsInner {
+    pub hits: u64,
+    pub log: Vec<u64>,
+}
+
+impl Stats {
+    #[allow(clippy::mut_from_ref)]
+    pub fn inner(&self) -> &mut StatsInner {
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// An `Arc<Cell<_>>` shared between threads, wrongly.
+pub struct SyncArc(pub std::sync::Arc<Cell<u64>>);
+unsafe impl Sync for SyncArc {}
+unsafe impl Send for SyncArc {}
+
+/// A lock-free counter with a method named like `Vec::push`.
+#[derive(Default)]
+pub struct CountingQueue {
+    n: std::sync::atomic::AtomicU64,
+}
+
+impl CountingQueue {
+    pub fn push(&self, v: u64) {
+        self.n.fetch_add(v, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Unannotated: what `&mut` it is given is written by the caller's borrow.
+pub fn zero_all(s: &mut [u64]) {
+    for x in s {
+        *x = 0;
+    }
+}

@@ -116,6 +116,39 @@ fn main() {
     o(Box::new(move || slice_write(p, 1)), Box::new(move || ignore(method_read(p, 1))));
     let p = P::new(0u64);
     o(Box::new(move || block_on(async_write(p))), Box::new(move || ignore(deref_read(p))));
+    // Method receivers, `&mut` borrows and fields of calls' results.
+    let p = P::new(Some(Box::new(1u64)));
+    o(Box::new(move || ignore(option_take(p))), Box::new(move || ignore(option_take(p))));
+    let p = P::new(Vec::<u64>::with_capacity(8));
+    o(Box::new(move || vec_push(p)), Box::new(move || vec_push(p)));
+    let p = P::new(std::collections::HashMap::<u64, u64>::with_capacity(8));
+    o(Box::new(move || map_insert(p)), Box::new(move || ignore(map_get(p))));
+    let p = P::new(String::with_capacity(8));
+    o(Box::new(move || string_push(p)), Box::new(move || ignore(string_len(p))));
+    let p = P::new([0u64; 4]);
+    o(Box::new(move || slice_copy(p)), Box::new(move || ignore(slice_read(p))));
+    let p = P::new([0u64; 4]);
+    o(Box::new(move || slice_fill(p)), Box::new(move || ignore(slice_read(p))));
+    let p = P::new(vec![3u64, 1, 2]);
+    o(Box::new(move || vec_sort(p)), Box::new(move || ignore(vec_elem_read(p))));
+    let p = P::new(Vec::<u64>::with_capacity(8));
+    o(Box::new(move || ignore(mem_take(p))), Box::new(move || vec_push(p)));
+    let p = P::new([0u64; 4]);
+    o(Box::new(move || mut_arg(p)), Box::new(move || ignore(slice_read(p))));
+    let s: &'static Stats = Box::leak(Box::default());
+    o(Box::new(move || accessor_write(s)), Box::new(move || ignore(accessor_read(s))));
+    let s: &'static Stats = Box::leak(Box::default());
+    s.inner().log.reserve(8);
+    o(Box::new(move || accessor_push(s)), Box::new(move || ignore(accessor_len(s))));
+    let c: &'static SyncArc = Box::leak(Box::new(SyncArc(Arc::new(Cell::new(0)))));
+    o(Box::new(move || arc_cell_set(c)), Box::new(move || ignore(arc_cell_get(c))));
+    let c: &'static Shared<Cell<u64>> = Box::leak(Box::new(Shared(Cell::new(0))));
+    o(Box::new(move || cell_update(c)), Box::new(move || ignore(cell_get(c))));
+    let c: &'static Shared<UnsafeCell<MaybeUninit<u64>>> = Box::leak(Box::new(Shared(UnsafeCell::new(MaybeUninit::new(0)))));
+    o(Box::new(move || chain_write(c)), Box::new(move || ignore(chain_read(c))));
+    // Precision: a user's `push(&self)` on a lock-free type, never a race.
+    let q = P::new(CountingQueue::default());
+    o(Box::new(move || user_push(q)), Box::new(move || user_push(q)));
     // Main's copy of a thread-local, written by two other threads.
     let p = PER_THREAD.with(|c| P(c.as_ptr()));
     o(Box::new(move || thread_local_write(p)), Box::new(move || thread_local_write(p)));

@@ -182,6 +182,44 @@ fn run_all(c: &mut Checker) {
     let tl = PER_THREAD.with(|c| P(c.as_ptr()));
     check!(c, "thread_local_write", [region("tl", tl.ptr())], ["enter forms::access::thread_local_write", "W tl+0 8 lib.rs:290:18", "exit"], || thread_local_write(tl));
 
+    // Method receivers, `&mut` borrows and fields of calls' results.
+    let ot = P::new(Some(Box::new(5u64)));
+    check!(c, "option_take", [region("ot", ot.ptr())], ["enter forms::access::option_take", "W ot+0 8 lib.rs:328:29", "exit"], || option_take(ot));
+    let v = P::new(vec![3u64, 1, 2]);
+    let rv = || region("v", v.ptr());
+    let rve = || region("v[..]", unsafe { (*v.ptr()).as_ptr() });
+    check!(c, "vec_sort", [rv(), rve()], ["enter forms::access::vec_sort", "R v+0 8 lib.rs:352:29", "W v[..]+0 24 lib.rs:352:29", "exit"], || vec_sort(v));
+    check!(c, "vec_elem_read", [rv(), rve()], ["enter forms::access::vec_elem_read", "R v[..]+0 8 lib.rs:355:18", "exit"], || vec_elem_read(v));
+    check!(c, "vec_push", [rv()], ["enter forms::access::vec_push", "W v+0 8 lib.rs:331:29", "exit"], || vec_push(v));
+    check!(c, "mem_take", [rv()], ["enter forms::access::mem_take", "W v+0 24 lib.rs:358:18", "exit"], || mem_take(v));
+    let hm = P::new(std::collections::HashMap::<u64, u64>::new());
+    check!(c, "map_insert", [region("m", hm.ptr())], ["enter forms::access::map_insert", "W m+0 8 lib.rs:334:29", "exit"], || map_insert(hm));
+    check!(c, "map_get", [region("m", hm.ptr())], ["enter forms::access::map_get", "R m+0 8 lib.rs:337:29", "exit"], || map_get(hm));
+    let st = P::new(String::new());
+    check!(c, "string_push", [region("s", st.ptr())], ["enter forms::access::string_push", "W s+0 8 lib.rs:340:29", "exit"], || string_push(st));
+    check!(c, "string_len", [region("s", st.ptr())], ["enter forms::access::string_len", "R s+0 8 lib.rs:343:32", "exit"], || string_len(st));
+    let a4 = P::new([1u64, 2, 3, 4]);
+    check!(c, "slice_copy", [region("a", a4.ptr())], ["enter forms::access::slice_copy", "W a+0 32 lib.rs:346:24", "exit"], || slice_copy(a4));
+    check!(c, "slice_fill", [region("a", a4.ptr())], ["enter forms::access::slice_fill", "W a+0 32 lib.rs:349:38", "exit"], || slice_fill(a4));
+    check!(c, "mut_arg", [region("a", a4.ptr())], ["enter forms::access::mut_arg", "W a+8 24 lib.rs:361:32", "exit"], || mut_arg(a4));
+    let stats = Stats::default();
+    let rs = || region("stats", &stats);
+    check!(c, "accessor_write", [rs()], ["enter forms::access::accessor_write", "W stats+24 8 lib.rs:364:9", "exit"], || accessor_write(&stats));
+    check!(c, "accessor_read", [rs()], ["enter forms::access::accessor_read", "R stats+24 8 lib.rs:367:9", "exit"], || accessor_read(&stats));
+    check!(c, "accessor_push", [rs()], ["enter forms::access::accessor_push", "W stats+0 8 lib.rs:370:23", "exit"], || accessor_push(&stats));
+    check!(c, "accessor_len", [rs()], ["enter forms::access::accessor_len", "R stats+0 8 lib.rs:373:23", "exit"], || accessor_len(&stats));
+    let arc = SyncArc(std::sync::Arc::new(Cell::new(1)));
+    let ra = || region("arc", &*arc.0);
+    check!(c, "arc_cell_set", [ra()], ["enter forms::access::arc_cell_set", "W arc+0 8 lib.rs:377:11", "exit"], || arc_cell_set(&arc));
+    check!(c, "arc_cell_get", [ra()], ["enter forms::access::arc_cell_get", "R arc+0 8 lib.rs:380:13", "exit"], || arc_cell_get(&arc));
+    let cell2 = Shared(Cell::new(1u64));
+    check!(c, "cell_update", [region("cell", &cell2)], ["enter forms::access::cell_update", "W cell+0 8 lib.rs:383:13", "enter forms::access::cell_update::{{closure}}", "exit", "exit"], || cell_update(&cell2));
+    let mu2 = Shared(UnsafeCell::new(MaybeUninit::new(0u64)));
+    check!(c, "chain_write", [region("mu", &mu2)], ["enter forms::access::chain_write", "W mu+0 8 lib.rs:386:44", "exit"], || chain_write(&mu2));
+    check!(c, "chain_read", [region("mu", &mu2)], ["enter forms::access::chain_read", "R mu+0 8 lib.rs:389:40", "exit"], || chain_read(&mu2));
+    let q = P::new(CountingQueue::default());
+    check!(c, "user_push", [region("q", q.ptr())], ["enter forms::access::user_push", "exit"], || user_push(q));
+
     let lock = std::sync::RwLock::new(1u64);
     let mut out = Vec::new();
     let s = [1u64, 2, 3];

@@ -1,7 +1,7 @@
 #[allow(unused_braces)]
 fn control(p: *const Option<u64>, q: *mut u64) -> Option<u64> {
-    let __racecheck_frame = ::racecheck::__rt::enter({
-        static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
+    let __racecheck_frame = racecheck::__rt::enter({
+        static __RACECHECK_FN: racecheck::__rt::FnInfo = racecheck::__rt::FnInfo {
             name: concat!(module_path!(), "::", "control"),
         };
         &__RACECHECK_FN
@@ -9,10 +9,10 @@ fn control(p: *const Option<u64>, q: *mut u64) -> Option<u64> {
     {
         let Some(first) = (unsafe {
             ({
-                ::racecheck::__rt::read(
+                racecheck::__rt::read(
                     &raw const *p,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "control"),
                             file: "/src/lib.rs",
                             line: 3u32,
@@ -26,10 +26,10 @@ fn control(p: *const Option<u64>, q: *mut u64) -> Option<u64> {
         }) else { return None };
         'scan: while let Some(v) = unsafe {
             ({
-                ::racecheck::__rt::read(
+                racecheck::__rt::read(
                     &raw const *p,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "control"),
                             file: "/src/lib.rs",
                             line: 4u32,
@@ -50,10 +50,10 @@ fn control(p: *const Option<u64>, q: *mut u64) -> Option<u64> {
                         #[allow(static_mut_refs)]
                         let _ = &*q;
                     }
-                    ::racecheck::__rt::update_place(
+                    racecheck::__rt::update_place(
                         &raw mut *q,
                         {
-                            static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                            static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                                 func: concat!(module_path!(), "::", "control"),
                                 file: "/src/lib.rs",
                                 line: 8u32,
@@ -68,10 +68,10 @@ fn control(p: *const Option<u64>, q: *mut u64) -> Option<u64> {
         }
         match unsafe {
             ({
-                ::racecheck::__rt::read(
+                racecheck::__rt::read(
                     &raw const *q,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "control"),
                             file: "/src/lib.rs",
                             line: 11u32,
@@ -86,16 +86,16 @@ fn control(p: *const Option<u64>, q: *mut u64) -> Option<u64> {
             0 => None,
             n => {
                 assert_eq!(
-                    unsafe { ({ ::racecheck::__rt::read(& raw const * q, { static
-                    __RACECHECK_SITE : ::racecheck::__rt::Site = ::racecheck::__rt::Site
-                    { func : concat!(module_path!(), "::", "control"), file :
+                    unsafe { ({ racecheck::__rt::read(& raw const * q, { static
+                    __RACECHECK_SITE : racecheck::__rt::Site = racecheck::__rt::Site {
+                    func : concat!(module_path!(), "::", "control"), file :
                     "/src/lib.rs", line : 14u32, col : 33u32, }; & __RACECHECK_SITE }); *
                     q }) }, n
                 );
                 println!(
-                    "{}", unsafe { ({ ::racecheck::__rt::read(& raw const * q, { static
-                    __RACECHECK_SITE : ::racecheck::__rt::Site = ::racecheck::__rt::Site
-                    { func : concat!(module_path!(), "::", "control"), file :
+                    "{}", unsafe { ({ racecheck::__rt::read(& raw const * q, { static
+                    __RACECHECK_SITE : racecheck::__rt::Site = racecheck::__rt::Site {
+                    func : concat!(module_path!(), "::", "control"), file :
                     "/src/lib.rs", line : 15u32, col : 37u32, }; & __RACECHECK_SITE }); *
                     q }) }
                 );

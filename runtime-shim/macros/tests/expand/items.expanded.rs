@@ -3,16 +3,16 @@ mod counter {
     impl Counter {
         #[allow(unused_braces)]
         pub fn bump(&self) {
-            let __racecheck_frame = ::racecheck::__rt::enter({
-                static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
+            let __racecheck_frame = racecheck::__rt::enter({
+                static __RACECHECK_FN: racecheck::__rt::FnInfo = racecheck::__rt::FnInfo {
                     name: concat!(module_path!(), "::", "Counter::bump"),
                 };
                 &__RACECHECK_FN
             });
             {
                 let add = |n: u64| {
-                    let __racecheck_frame = ::racecheck::__rt::enter({
-                        static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
+                    let __racecheck_frame = racecheck::__rt::enter({
+                        static __RACECHECK_FN: racecheck::__rt::FnInfo = racecheck::__rt::FnInfo {
                             name: concat!(
                                 module_path!(), "::", "Counter::bump::{{closure}}"
                             ),
@@ -25,10 +25,10 @@ mod counter {
                                 #[allow(static_mut_refs)]
                                 let _ = &*self.0;
                             }
-                            ::racecheck::__rt::update_place(
+                            racecheck::__rt::update_place(
                                 &raw mut *self.0,
                                 {
-                                    static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                                    static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                                         func: concat!(
                                             module_path!(), "::", "Counter::bump::{{closure}}"
                                         ),
@@ -49,8 +49,8 @@ mod counter {
     impl Drop for Counter {
         #[allow(unused_braces)]
         fn drop(&mut self) {
-            let __racecheck_frame = ::racecheck::__rt::enter({
-                static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
+            let __racecheck_frame = racecheck::__rt::enter({
+                static __RACECHECK_FN: racecheck::__rt::FnInfo = racecheck::__rt::FnInfo {
                     name: concat!("<", module_path!(), "::", "Counter as Drop>::drop"),
                 };
                 &__RACECHECK_FN
@@ -62,10 +62,10 @@ mod counter {
                             #[allow(static_mut_refs)]
                             let _ = &*self.0;
                         }
-                        ::racecheck::__rt::write_place(
+                        racecheck::__rt::write_place(
                             &raw mut *self.0,
                             {
-                                static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                                static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                                     func: concat!(
                                         "<", module_path!(), "::", "Counter as Drop>::drop"
                                     ),
@@ -92,10 +92,10 @@ mod counter {
                     #[allow(static_mut_refs)]
                     let _ = &*p;
                 }
-                ::racecheck::__rt::write_place(
+                racecheck::__rt::write_place(
                     &raw mut *p,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "later"),
                             file: "/src/lib.rs",
                             line: 21u32,

@@ -1,7 +1,7 @@
 #[allow(unused_braces)]
 fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
-    let __racecheck_frame = ::racecheck::__rt::enter({
-        static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
+    let __racecheck_frame = racecheck::__rt::enter({
+        static __RACECHECK_FN: racecheck::__rt::FnInfo = racecheck::__rt::FnInfo {
             name: concat!(module_path!(), "::", "places"),
         };
         &__RACECHECK_FN
@@ -13,10 +13,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
                     #[allow(static_mut_refs)]
                     let _ = &*p;
                 }
-                ::racecheck::__rt::write_place(
+                racecheck::__rt::write_place(
                     &raw mut (*p).a,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "places"),
                             file: "/src/lib.rs",
                             line: 4u32,
@@ -31,10 +31,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
                     #[allow(static_mut_refs)]
                     let _ = &(*p).inner.items[i];
                 }
-                ::racecheck::__rt::update_place(
+                racecheck::__rt::update_place(
                     &raw mut (*p).inner.items[i].c,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "places"),
                             file: "/src/lib.rs",
                             line: 5u32,
@@ -45,10 +45,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
                 )
             } += 2;
             let v = ({
-                ::racecheck::__rt::read(
+                racecheck::__rt::read(
                     &raw const (*p).b,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "places"),
                             file: "/src/lib.rs",
                             line: 6u32,
@@ -64,10 +64,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
                     #[allow(static_mut_refs)]
                     let _ = &s[i];
                 }
-                ::racecheck::__rt::write_place(
+                racecheck::__rt::write_place(
                     &raw mut s[i],
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "places"),
                             file: "/src/lib.rs",
                             line: 7u32,
@@ -82,10 +82,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
                     #[allow(static_mut_refs)]
                     let _ = &COUNTER;
                 }
-                ::racecheck::__rt::write_place(
+                racecheck::__rt::write_place(
                     &raw mut COUNTER,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "places"),
                             file: "/src/lib.rs",
                             line: 8u32,
@@ -96,10 +96,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
                 )
             } = ({
                 #[allow(static_mut_refs)]
-                let _ = ::racecheck::__rt::read_val(
+                let _ = racecheck::__rt::read_val(
                     &COUNTER,
                     {
-                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                             func: concat!(module_path!(), "::", "places"),
                             file: "/src/lib.rs",
                             line: 8u32,
@@ -120,10 +120,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
                                     #[allow(static_mut_refs)]
                                     let _ = &*__racecheck_h0;
                                 }
-                                ::racecheck::__rt::write_place(
+                                racecheck::__rt::write_place(
                                     &raw mut *__racecheck_h0,
                                     {
-                                        static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                                        static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                                             func: concat!(module_path!(), "::", "places"),
                                             file: "/src/lib.rs",
                                             line: 9u32,
@@ -139,10 +139,10 @@ fn places(p: *mut Outer, s: &mut [u64], i: usize) -> u64 {
             });
             v
                 + ({
-                    ::racecheck::__rt::read(
+                    racecheck::__rt::read(
                         &raw const s[0],
                         {
-                            static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                            static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                                 func: concat!(module_path!(), "::", "places"),
                                 file: "/src/lib.rs",
                                 line: 10u32,

@@ -1,8 +1,8 @@
 mod tests {
     #[allow(unused_braces)]
     fn helper(p: *mut u64) {
-        let __racecheck_frame = ::racecheck::__rt::enter({
-            static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
+        let __racecheck_frame = racecheck::__rt::enter({
+            static __RACECHECK_FN: racecheck::__rt::FnInfo = racecheck::__rt::FnInfo {
                 name: concat!(module_path!(), "::", "helper"),
             };
             &__RACECHECK_FN
@@ -14,10 +14,10 @@ mod tests {
                         #[allow(static_mut_refs)]
                         let _ = &*p;
                     }
-                    ::racecheck::__rt::update_place(
+                    racecheck::__rt::update_place(
                         &raw mut *p,
                         {
-                            static __RACECHECK_SITE: ::racecheck::__rt::Site = ::racecheck::__rt::Site {
+                            static __RACECHECK_SITE: racecheck::__rt::Site = racecheck::__rt::Site {
                                 func: concat!(module_path!(), "::", "helper"),
                                 file: "/src/lib.rs",
                                 line: 7u32,
@@ -33,8 +33,8 @@ mod tests {
     #[test]
     #[allow(unused_braces)]
     fn bumps() {
-        let __racecheck_frame = ::racecheck::__rt::enter_test({
-            static __RACECHECK_FN: ::racecheck::__rt::FnInfo = ::racecheck::__rt::FnInfo {
+        let __racecheck_frame = racecheck::__rt::enter_test({
+            static __RACECHECK_FN: racecheck::__rt::FnInfo = racecheck::__rt::FnInfo {
                 name: concat!(module_path!(), "::", "bumps"),
             };
             &__RACECHECK_FN
@@ -47,7 +47,7 @@ mod tests {
     #[tokio::test]
     #[allow(unused_braces)]
     async fn in_a_runtime() {
-        let __racecheck_test_end = ::racecheck::__rt::test_end();
+        let __racecheck_test_end = racecheck::__rt::test_end();
         {}
     }
 }
