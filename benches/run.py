@@ -55,6 +55,8 @@ WORKLOADS = [
     ("5 SPSC ring, 1e7 messages", "w5_spsc_ring", [], 3),
     ("5 SPSC ring, 1 thread in turn", "w5_spsc_ring", ["1"], 1),
     ("6 alloc/write/free 2x1e6 boxes", "w6_alloc_free", [], 1),
+    ("7 read-modify-write 1 MiB, 2e8 accesses, 1 thread", "w7_rmw", ["1"], 1),
+    ("7 read-modify-write, 2 threads on own halves", "w7_rmw", ["2"], 1),
     ("1 as above, debug build", "w1_single_thread@debug", [], 1),
 ]
 

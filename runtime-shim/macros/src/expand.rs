@@ -50,7 +50,10 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{parse_quote, BinOp, Block, Expr, ImplItem, Item, ItemFn, ItemImpl, ItemMod, ItemTrait, Stmt, TraitItem, UnOp};
 
+use std::collections::HashSet;
+
 use crate::attr::Args;
+use crate::redundant;
 
 /// What the expansion needs to know about its surroundings.
 pub struct Config {
@@ -91,7 +94,7 @@ pub fn expand(args: TokenStream, item: TokenStream, config: &Config) -> TokenStr
     if args.skip || !config.instrument {
         return item;
     }
-    let mut ins = Instrumenter { config, names: Vec::new() };
+    let mut ins = Instrumenter { config, names: Vec::new(), covered: HashSet::new() };
     ins.item(&mut parsed, None);
     parsed.into_token_stream()
 }
@@ -146,7 +149,7 @@ enum Ctx {
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
-enum Kind {
+pub(crate) enum Kind {
     /// Rooted at a SCREAMING_CASE path: a static or a const.
     Static,
     /// Through `*`, indexing, or fields of a path.
@@ -157,6 +160,8 @@ struct Instrumenter<'c> {
     config: &'c Config,
     /// Names of the enclosing functions, relative to `module_path!()`.
     names: Vec<String>,
+    /// Reads another check covers (see `redundant`): left unchecked.
+    covered: HashSet<redundant::Site>,
 }
 
 impl Instrumenter<'_> {
@@ -511,6 +516,12 @@ impl Instrumenter<'_> {
 
     /// A place expression read in context `ctx`.
     fn read(&mut self, e: &mut Expr, ctx: Ctx) {
+        if self.covered.remove(&redundant::site_of(e)) {
+            // A later write of this place, or an earlier access to it, in
+            // the same straight-line code is checked instead.
+            self.place_children(e);
+            return;
+        }
         if impure_root(e).is_some() && hoist(e).is_none() {
             // `R.f` with `R` a call: checked through the call's result,
             // which is then used as it was (see `through_root`).
@@ -889,6 +900,11 @@ impl VisitMut for Instrumenter<'_> {
         self.expr(e, Ctx::Value);
     }
 
+    fn visit_block_mut(&mut self, b: &mut Block) {
+        redundant::find(&b.stmts, &mut self.covered);
+        visit_mut::visit_block_mut(self, b);
+    }
+
     fn visit_item_mut(&mut self, item: &mut Item) {
         let prefix = self.current_name();
         self.item(item, Some(&prefix));
@@ -967,7 +983,7 @@ fn type_name(ty: &syn::Type) -> String {
     }
 }
 
-fn is_compound_assign(op: &BinOp) -> bool {
+pub(crate) fn is_compound_assign(op: &BinOp) -> bool {
     matches!(
         op,
         BinOp::AddAssign(_)
@@ -1005,7 +1021,7 @@ fn is_static_path(p: &syn::ExprPath) -> bool {
 }
 
 /// Which kind of checked place `e` is, if any.
-fn classify(e: &Expr) -> Option<Kind> {
+pub(crate) fn classify(e: &Expr) -> Option<Kind> {
     let mut cur = e;
     let mut projected = false;
     loop {
@@ -1330,6 +1346,7 @@ mod tests {
 fn f(p: *mut u32, s: &S) {
     unsafe {
         let v = *p;
+        sync(); // else the write's check would cover the read
         *p = v + 1;
         (*p) += 2;
         COUNTER = COUNTER + s.n;

@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 
 mod attr;
 mod expand;
+mod redundant;
 
 /// Check the memory accesses of a fn, an impl, a trait or an inline mod for
 /// data races when run under `racecheck`. Arguments: `skip` (leave this item

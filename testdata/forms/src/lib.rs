@@ -393,6 +393,43 @@ pub mod access {
     pub fn user_push(q: P<CountingQueue>) {
         unsafe { (*q.ptr()).push(1) }
     }
+
+    // ---- Checks another check covers (straight-line code) ----
+
+    /// Read then write of one place: the write's check covers the read.
+    pub fn rmw_covered(p: P<u64>, r: u64) {
+        let q = p.ptr();
+        unsafe {
+            let v = *q;
+            *q = v.wrapping_add(r);
+        }
+    }
+    /// The same with a call between: both are checked.
+    pub fn rmw_with_call(p: P<u64>, r: u64) {
+        let q = p.ptr();
+        unsafe {
+            let v = *q;
+            std::hint::black_box(());
+            *q = v.wrapping_add(r);
+        }
+    }
+    /// A second read of a place: the first check covers it.
+    pub fn read_twice(p: P<Outer>) -> u64 {
+        let q = p.ptr();
+        unsafe {
+            let a = (*q).a;
+            let b = (*q).a;
+            a + b
+        }
+    }
+    /// A read after a write of the place: the write covers it.
+    pub fn read_after_write(p: P<u64>) -> u64 {
+        let q = p.ptr();
+        unsafe {
+            *q = 40;
+            *q + 2
+        }
+    }
 }
 
 /// `inner()` hands out `&mut` from `&self`: the usual `UnsafeCell` accessor.

@@ -149,6 +149,16 @@ fn main() {
     // Precision: a user's `push(&self)` on a lock-free type, never a race.
     let q = P::new(CountingQueue::default());
     o(Box::new(move || user_push(q)), Box::new(move || user_push(q)));
+    // Reads another check covers: the race is still reported, at the write
+    // (read then write of one place), or at the first read.
+    let p = P::new(0u64);
+    o(Box::new(move || rmw_covered(p, 1)), Box::new(move || rmw_covered(p, 2)));
+    let p = P::new(0u64);
+    o(Box::new(move || ignore(deref_read(p))), Box::new(move || rmw_covered(p, 3)));
+    let p = P::new(Outer::default());
+    o(Box::new(move || field_write(p)), Box::new(move || ignore(read_twice(p))));
+    let p = P::new(0u64);
+    o(Box::new(move || ignore(deref_read(p))), Box::new(move || ignore(read_after_write(p))));
     // Main's copy of a thread-local, written by two other threads.
     let p = PER_THREAD.with(|c| P(c.as_ptr()));
     o(Box::new(move || thread_local_write(p)), Box::new(move || thread_local_write(p)));

@@ -220,6 +220,12 @@ fn run_all(c: &mut Checker) {
     let q = P::new(CountingQueue::default());
     check!(c, "user_push", [region("q", q.ptr())], ["enter forms::access::user_push", "exit"], || user_push(q));
 
+    // Checks another check covers: one event where the code has two.
+    check!(c, "rmw_covered", [r()], ["enter forms::access::rmw_covered", "W p+0 8 lib.rs:404:13", "exit"], || rmw_covered(p, 1));
+    check!(c, "rmw_with_call", [r()], ["enter forms::access::rmw_with_call", "R p+0 8 lib.rs:411:21", "W p+0 8 lib.rs:413:13", "exit"], || rmw_with_call(p, 1));
+    check!(c, "read_after_write", [r()], ["enter forms::access::read_after_write", "W p+0 8 lib.rs:429:13", "exit"], || read_after_write(p));
+    check!(c, "read_twice", [ro()], ["enter forms::access::read_twice", "R o+0 8 lib.rs:420:21", "exit"], || read_twice(o));
+
     let lock = std::sync::RwLock::new(1u64);
     let mut out = Vec::new();
     let s = [1u64, 2, 3];
