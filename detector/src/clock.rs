@@ -18,8 +18,9 @@ use std::fmt;
 pub struct Slot(u16);
 
 impl Slot {
-    /// Number of slots that can exist at once (10 bits in a shadow cell).
-    pub const COUNT: usize = 1024;
+    /// Number of slots that can exist at once (14 bits in a shadow cell):
+    /// as many threads can be alive at once.
+    pub const COUNT: usize = 16384;
 
     /// The first slot (a constant initial value where one is needed).
     pub const FIRST: Slot = Slot(0);

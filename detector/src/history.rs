@@ -145,6 +145,10 @@ impl History {
     pub fn new(log2_events: u32) -> History {
         let cap = 1usize << log2_events.max(PART_LOG + 1);
         let parts = cap >> PART_LOG;
+        // Optimised, these collects become zeroed allocations (`calloc`):
+        // fresh pages the kernel maps only when first written, so a slot's
+        // history costs memory as its thread records, not its capacity up
+        // front (ten thousand threads that record little stay small).
         let h = History {
             events: (0..cap).map(|_| AtomicU64::new(0)).collect(),
             snapshots: (0..parts * SNAPSHOT_WORDS).map(|_| AtomicU64::new(0)).collect(),

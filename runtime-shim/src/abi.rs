@@ -94,7 +94,7 @@ pub const fn granule_in_chunk(addr: usize) -> usize {
     (addr >> 3) & (GRANULES_PER_CHUNK - 1)
 }
 
-/// The two raw cells of the granule holding `addr`, if its chunk exists:
+/// The raw cells of the granule holding `addr`, if its chunk exists:
 /// plain (volatile) loads, never atomic instructions, since this is inlined
 /// into instrumented code where the TSan pass would turn an atomic load
 /// into a runtime call. A racing write is seen whole or not at all (aligned
@@ -106,7 +106,7 @@ pub const fn granule_in_chunk(addr: usize) -> usize {
 /// Addresses beyond the 47-bit user space wrap around instead of being
 /// tested for: no real access has one.
 #[inline(always)]
-pub fn peek(addr: usize) -> Option<(u64, u64)> {
+pub fn peek(addr: usize) -> Option<[u64; CELLS]> {
     let index = (addr >> CHUNK_LOG) & (L1_LEN - 1);
     // SAFETY: a published table has L1_LEN entries and is never unmapped.
     let chunk = unsafe { load(L1_ADDR + index * 8) } as usize;
@@ -116,7 +116,7 @@ pub fn peek(addr: usize) -> Option<(u64, u64)> {
     let cell = chunk + granule_in_chunk(addr) * CELLS * 8;
     // SAFETY: a published chunk holds GRANULES_PER_CHUNK × CELLS cells and is
     // never unmapped; see above for the concurrent writes.
-    unsafe { Some((load(cell), load(cell + 8))) }
+    Some(std::array::from_fn(|i| unsafe { load(cell + 8 * i) }))
 }
 
 /// One plain 8-byte load at `addr`. A `read_volatile`, except in the hooks
@@ -145,7 +145,6 @@ unsafe fn load(addr: usize) -> u64 {
     }
 }
 
-const _: () = assert!(CELLS == 2, "peek reads exactly two cells");
 
 /// An address range published once, at start-up, and tested without a lock
 /// (the program's read-only span, exported by the runtime as

@@ -332,6 +332,26 @@ fn ten_thousand_threads_reuse_slots_in_bounded_memory() {
     assert!(peak_kib(&line) < 256 * 1024, "{line}");
 }
 
+/// Ten thousand threads alive at once, each writing its own word of one
+/// buffer before one barrier (silent), the first and the last also one
+/// shared word (the one race): its report names thread 10000 and thread 1.
+/// As many threads as std can keep alive on a default kernel (about
+/// 16,300: `vm.max_map_count` allows four mappings each) fit in the 16,384
+/// slots. Memory: each live thread's clock has a component for every
+/// thread it synchronised with, so all of them meeting at one barrier costs
+/// 8 bytes × 10,000² per copy (about 2.3 GiB at the peak; ThreadSanitizer
+/// 1.9 GiB on the same program).
+#[test]
+fn ten_thousand_live_threads_and_a_race_between_the_last_and_the_first() {
+    let (code, out, err) = cli(&["run", "--release", "-p", "stress", "--", "live-race", "10000"]);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
+    assert_eq!(err.matches("WARNING: DATA RACE").count(), 1, "{err}");
+    assert!(err.contains("Write at 0x") && err.contains(" by thread 10000:\n  stress::live::{{closure}}::{{closure}}()"), "{err}");
+    assert!(err.contains("Previous write at 0x") && err.contains(" by thread 1:\n  stress::live::{{closure}}::{{closure}}()"), "{err}");
+    assert!(err.contains("Found 1 data race(s)"), "{err}");
+    assert!(peak_kib(&out) < 4 * 1024 * 1024, "{out}");
+}
+
 #[test]
 fn recursion_a_hundred_thousand_frames_deep() {
     stress("recursion", "100000");

@@ -20,7 +20,7 @@ use super::syncs::AddrHasher;
 use super::thread::ThreadInfo;
 use super::{forget_sync, shadow, sys, while_busy, with_state, ENABLED};
 use racecheck_detector::history::Event;
-use racecheck_detector::shadow::{AccessKind, Cell};
+use racecheck_detector::shadow::{AccessKind, Cell, CELLS};
 
 /// A live heap block.
 #[derive(Clone)]
@@ -209,8 +209,8 @@ pub fn on_alloc(p: *mut u8, size: usize) {
 
 /// A cleared granule's sync object goes with it.
 #[inline(always)]
-fn forget_atomics(granule: usize, a: u64, b: u64) {
-    if shadow::any_atomic(a, b) {
+fn forget_atomics(granule: usize, cells: [u64; CELLS]) {
+    if shadow::any_atomic(cells) {
         forget_sync(granule);
     }
 }
@@ -226,14 +226,14 @@ pub fn on_free(p: *mut u8, size: usize, pc: usize) {
     }
     let checked = with_state(|st| {
         let mut racing: Option<(usize, Cell)> = None;
-        shadow::clear(p as usize, size, |granule, a, b| {
-            forget_atomics(granule, a, b);
+        shadow::clear(p as usize, size, |granule, cells| {
+            forget_atomics(granule, cells);
             if racing.is_none() {
                 // Atomic cells are left out: std's precompiled code frees
                 // its own objects (a channel's waker context, say) after
                 // synchronising through reference counts the TSan pass
                 // never sees, so their atomics would look unordered.
-                racing = [a, b]
+                racing = cells
                     .into_iter()
                     .map(Cell::from_raw)
                     .find(|&c| {

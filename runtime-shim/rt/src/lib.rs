@@ -517,9 +517,9 @@ pub(crate) fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool 
     if key == NO_KEY {
         return false;
     }
-    let Some((a, b)) = abi::peek(addr) else { return false };
+    let Some(cells) = abi::peek(addr) else { return false };
     let (offset, size) = ((addr & 7) as u64, size as u64);
-    rules::seen_in_epoch(a, key, offset, size, write) || rules::seen_in_epoch(b, key, offset, size, write)
+    cells.iter().any(|&c| rules::seen_in_epoch(c, key, offset, size, write))
 }
 
 #[inline(never)]

@@ -36,8 +36,8 @@ extern "C" {
 fn forget_range(addr: usize, len: usize) {
     if super::ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
         while_busy(|| {
-            shadow::clear(addr, len, |granule, a, b| {
-                if shadow::any_atomic(a, b) {
+            shadow::clear(addr, len, |granule, cells| {
+                if shadow::any_atomic(cells) {
                     forget_sync(granule);
                 }
             })

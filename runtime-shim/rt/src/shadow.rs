@@ -148,9 +148,9 @@ pub struct Density {
     faulted: u32,
 }
 
-/// Shadow faulted in at a time in dense use: 256 KiB (64 pages), the shadow
-/// of 128 KiB of application memory.
-const WINDOW_LOG: u32 = 18;
+/// Shadow faulted in at a time in dense use: the shadow of 128 KiB of
+/// application memory (with four cells a granule, 512 KiB, 128 pages).
+const WINDOW_LOG: u32 = 17 + CELLS.ilog2();
 const _: () = assert!(CHUNK_BYTES >> WINDOW_LOG <= 32, "one bit per window in a u32");
 
 /// Note a first access to a granule whose cells were all empty. Once the
@@ -237,10 +237,10 @@ fn chunk_at(index: usize) -> Option<*mut Chunk> {
 /// die with the memory). Large ranges drop whole shadow pages.
 #[inline(always)]
 ///
-/// `visit(granule, cell0, cell1)` sees each granule that was not empty,
+/// `visit(granule, cells)` sees each granule that was not empty,
 /// before it is emptied (blocks of 32 KiB or more have whole pages of
 /// shadow dropped unread).
-pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, u64, u64)) {
+pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) {
     // The common case, every allocation and free of a small block: one
     // chunk, a few granules, usually all empty on allocation. One pass.
     let last = addr.wrapping_add(size).wrapping_sub(1);
@@ -253,8 +253,8 @@ pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, u64, u64)) {
             // SAFETY: `count` granules from `first` lie inside the chunk
             // (the range does not leave it); cells are only accessed
             // atomically.
-            let [c0, c1] = unsafe { &*(chunk.add((first + g) * CELLS) as *const [AtomicU64; CELLS]) };
-            clear_granule(c0, c1, granule, &mut visit);
+            let cells = unsafe { &*(chunk.add((first + g) * CELLS) as *const [AtomicU64; CELLS]) };
+            clear_granule(cells, granule, &mut visit);
             granule += GRANULE as usize;
         }
         return;
@@ -262,24 +262,25 @@ pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, u64, u64)) {
     clear_range(addr, size, visit);
 }
 
-/// Empty one granule's cells (`c0`, `c1`), if they are not empty already.
+/// Empty one granule's cells, if they are not empty already.
 #[inline(always)]
-fn clear_granule(c0: &AtomicU64, c1: &AtomicU64, granule: usize, visit: &mut impl FnMut(usize, u64, u64)) {
-    let (a, b) = (c0.load(Relaxed), c1.load(Relaxed));
-    // Freshly allocated memory has empty cells: two loads.
-    if a | b == 0 {
+fn clear_granule(cells: &[AtomicU64; CELLS], granule: usize, visit: &mut impl FnMut(usize, [u64; CELLS])) {
+    let raw: [u64; CELLS] = std::array::from_fn(|i| cells[i].load(Relaxed));
+    // Freshly allocated memory has empty cells: a load per cell.
+    if raw.iter().fold(0, |acc, c| acc | c) == 0 {
         return;
     }
-    visit(granule, a, b);
-    c0.store(0, Relaxed);
-    c1.store(0, Relaxed);
+    visit(granule, raw);
+    for c in cells {
+        c.store(0, Relaxed);
+    }
 }
 
-/// Does either raw cell hold an atomic access (so a sync object may live
-/// at its granule)?
+/// Does any raw cell hold an atomic access (so a sync object may live at
+/// its granule)?
 #[inline(always)]
-pub fn any_atomic(a: u64, b: u64) -> bool {
-    Cell::from_raw(a | b).is_atomic()
+pub fn any_atomic(cells: [u64; CELLS]) -> bool {
+    Cell::from_raw(cells.iter().fold(0, |acc, c| acc | c)).is_atomic()
 }
 
 /// Blocks up to this size take [`clear`]'s short path.
@@ -287,7 +288,7 @@ const SMALL: usize = 256;
 
 /// [`clear`] for any range: chunk by chunk, whole pages dropped.
 #[inline(never)]
-fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, u64, u64)) {
+fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) {
     let end = addr.saturating_add(size);
     let mut at = addr & !(GRANULE as usize - 1);
     while at < end {
@@ -305,8 +306,8 @@ fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, u64, u64))
             } else {
                 for g in first..last + 1 {
                     // SAFETY: g < GRANULES_PER_CHUNK, within the chunk.
-                    let [c0, c1] = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
-                    clear_granule(c0, c1, (index << CHUNK_LOG) | (g << 3), &mut visit);
+                    let cells = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
+                    clear_granule(cells, (index << CHUNK_LOG) | (g << 3), &mut visit);
                 }
             }
         }

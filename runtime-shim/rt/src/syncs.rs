@@ -106,6 +106,12 @@ impl Locked {
         v.load_inline(len, scratch);
         let r = f(scratch);
         self.assign(&scratch.clock);
+        if scratch.clock.as_slice().len() > INLINE {
+            // The object holds its big clock from now on, and the scratch
+            // space need not keep that much room for every thread (ten
+            // thousand threads at one barrier would each keep a copy).
+            scratch.clock = VClock::new();
+        }
         r
     }
 

@@ -107,7 +107,10 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         // not ordered (a missed race), never the reverse.
         None => match r.slots.iter().position(|s| s.free_after.is_some()) {
             Some(i) => i,
-            None => return std::ptr::null_mut(),
+            None => {
+                drop(r);
+                return unchecked_thread(info);
+            }
         },
     };
     let slot = Slot::new(index);
@@ -132,6 +135,45 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         clocks,
         info,
         name_captured: false,
+        stack_lo,
+        stack_hi,
+        density: Default::default(),
+        syncs: Default::default(),
+        scratch: Default::default(),
+        stacks: Default::default(),
+        key_slot: std::ptr::null(),
+    }))
+}
+
+/// State for a thread started while all [`Slot::COUNT`] slots belong to
+/// live threads: dead from the start, so nothing it does is checked or
+/// recorded (it never takes a slot later with a clock that forgot its
+/// creator). Said once on stderr.
+#[cold]
+fn unchecked_thread(info: &'static ThreadInfo) -> *mut ThreadState {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    static HISTORY: std::sync::OnceLock<&'static History> = std::sync::OnceLock::new();
+    if !WARNED.swap(true, Relaxed) {
+        let msg = format!(
+            "racecheck: warning: more than {} threads alive at once; thread {} and any other started while \
+             all are alive run unchecked (their accesses and synchronisation are not seen)\n",
+            Slot::COUNT,
+            info.id
+        );
+        sys::write_fd(2, msg.as_bytes());
+    }
+    let history = *HISTORY.get_or_init(|| Box::leak(Box::new(History::new(0))));
+    let (stack_lo, stack_hi) = sys::stack_bounds();
+    Box::into_raw(Box::new(ThreadState {
+        slot: Slot::FIRST,
+        epoch_floor: 0,
+        history,
+        dead: true,
+        stack: Vec::new(),
+        logged: 0,
+        clocks: ThreadClocks::new(Slot::FIRST),
+        info,
+        name_captured: true,
         stack_lo,
         stack_hi,
         density: Default::default(),
@@ -171,6 +213,14 @@ fn finish_thread(st: &mut ThreadState) {
     registry().slots[st.slot.index()].free_after = Some(last);
     st.dead = true;
     st.publish_fast();
+    // The state stays (the thread may still run code until it is gone, and
+    // its thread-local slot points here), but what it holds goes: a program
+    // that starts threads by the ten thousand keeps only this husk of each.
+    st.clocks = ThreadClocks::new(st.slot);
+    st.stack = Vec::new();
+    st.logged = 0;
+    st.scratch = SyncClock::default();
+    st.stacks = Default::default();
 }
 
 /// Remember, once, the name std gave the calling thread (full length,
@@ -308,7 +358,7 @@ extern "C" fn trampoline(p: *mut c_void) -> *mut c_void {
         // A stack handed down from an exited thread starts clean.
         let (lo, hi) = sys::stack_bounds();
         if hi > lo {
-            shadow::clear(lo, hi - lo, |_, _, _| {});
+            shadow::clear(lo, hi - lo, |_, _| {});
         }
         set_state(start_thread(&spawn.clock.clock, spawn.info));
         drop(spawn);
@@ -354,8 +404,9 @@ pub unsafe extern "C" fn __wrap_pthread_join(thread: libc::pthread_t, retval: *m
     if rc == 0 {
         with_state(|st| {
             if let Some(info) = by_pthread().remove(&thread) {
-                if let Some(end) = info.end.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-                    st.clocks.acquire(end);
+                // A thread is joined once: its end clock is not needed again.
+                if let Some(end) = info.end.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    st.clocks.acquire(&end);
                 }
             }
         });

@@ -7,8 +7,12 @@
 //! lock-free ring (Release/Acquire, silent), each published again by its
 //! own flag and freed by the receiver, so synchronisation objects are
 //! reused at recycled addresses while both threads hammer them;
-//! `stress ring-relaxed N` publishes with Relaxed stores (a race). Prints
-//! peak RSS in MiB at the end.
+//! `stress ring-relaxed N` publishes with Relaxed stores (a race);
+//! `stress live N` keeps N threads alive at once, each writing its own
+//! word of a shared buffer, all waiting on one barrier before they end,
+//! then joined (silent); `stress live-race N` does the same, and the first
+//! and the last thread also write one word before the barrier (one race).
+//! Prints peak RSS in MiB at the end.
 use racecheck::race_check;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -74,6 +78,37 @@ fn deep(n: u64, p: *mut u64) -> u64 {
     }
     unsafe { *p += 1 };
     deep(n - 1, p) + 1
+}
+
+/// `n` threads alive at once (see the module docs).
+#[race_check]
+fn live(n: usize, race: bool) {
+    struct Shared(*mut u64);
+    // SAFETY: each thread writes its own word (the racy run aside).
+    unsafe impl Sync for Shared {}
+    let words = Box::into_raw(vec![0u64; n + 1].into_boxed_slice()) as *mut u64;
+    let shared = Shared(words);
+    let all_alive = std::sync::Barrier::new(n);
+    thread::scope(|s| {
+        for i in 0..n {
+            let (shared, all_alive) = (&shared, &all_alive);
+            thread::Builder::new()
+                .stack_size(64 << 10)
+                .spawn_scoped(s, move || {
+                    let p = shared.0;
+                    unsafe { *p.add(i) = i as u64 + 1 };
+                    if race && (i == 0 || i == n - 1) {
+                        // Both before the barrier: unordered.
+                        unsafe { *p.add(n) = i as u64 };
+                    }
+                    all_alive.wait();
+                })
+                .expect("spawn");
+        }
+    });
+    let sum: u64 = (0..n).map(|i| unsafe { *words.add(i) }).sum();
+    assert_eq!(sum, (n as u64) * (n as u64 + 1) / 2);
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(words, n + 1)) });
 }
 
 #[race_check]
@@ -183,8 +218,9 @@ fn main() {
             producer.join().unwrap();
             assert_eq!(sum, (0..n).map(|i| i * 4).fold(0u64, u64::wrapping_add));
         }
+        "live" | "live-race" => live(n as usize, what == "live-race"),
         _ => {
-            eprintln!("usage: stress threads|recursion|accesses|dense|sparse|ring|ring-relaxed N");
+            eprintln!("usage: stress threads|recursion|accesses|dense|sparse|ring|ring-relaxed|live|live-race N");
             std::process::exit(2);
         }
     }
