@@ -1071,7 +1071,7 @@ pub const RECEIVER_METHODS: &[&str] = &[
 ];
 
 /// `e` without parentheses and invisible groups around it.
-fn strip_parens(mut e: &Expr) -> &Expr {
+pub(crate) fn strip_parens(mut e: &Expr) -> &Expr {
     loop {
         match e {
             Expr::Paren(p) => e = &p.expr,

@@ -27,7 +27,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Pat, Stmt, UnOp};
 
-use crate::expand::{classify, is_compound_assign, Kind};
+use crate::expand::{classify, is_compound_assign, strip_parens, Kind};
 
 /// Methods taken to be integer or pointer arithmetic: no side effects, no
 /// synchronisation (by name: a user's own `add` that locks would be taken
@@ -52,9 +52,9 @@ pub fn site_of(e: &Expr) -> Site {
 
 #[derive(Default)]
 struct Stretch {
-    /// Places accessed since the stretch began: key, whether written, and
-    /// the reads of it not yet covered.
-    open: Vec<(Key, bool, Vec<Site>)>,
+    /// Places accessed since the stretch began, each with the reads of it
+    /// that no check covers yet.
+    open: Vec<(Key, Vec<Site>)>,
 }
 
 impl Stretch {
@@ -64,26 +64,36 @@ impl Stretch {
 
     /// A name was assigned or bound anew: places that mention it change.
     fn forget_name(&mut self, name: &str) {
-        self.open.retain(|(key, _, _)| !key.names.iter().any(|n| n == name));
+        self.open.retain(|(key, _)| !key.names.iter().any(|n| n == name));
     }
 
     fn read(&mut self, key: Key, site: Site, skip: &mut HashSet<Site>) {
-        if self.open.iter().any(|(k, _, _)| *k == key) {
+        if self.open.iter().any(|(k, _)| *k == key) {
             skip.insert(site);
         } else {
-            self.open.push((key, false, vec![site]));
+            self.open.push((key, vec![site]));
         }
     }
 
     fn write(&mut self, key: Key, skip: &mut HashSet<Site>) {
-        for (k, written, reads) in &mut self.open {
-            if *k == key {
-                skip.extend(reads.drain(..));
-                *written = true;
-                return;
-            }
+        match self.open.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, reads)) => skip.extend(reads.drain(..)),
+            None => self.open.push((key, vec![])),
         }
-        self.open.push((key, true, vec![]));
+    }
+
+    /// `e` is evaluated: its reads join the stretch, or, if it is not made
+    /// only of stable places and arithmetic, the stretch ends (false).
+    fn evaluate(&mut self, e: &Expr, skip: &mut HashSet<Site>) -> bool {
+        let mut reads = vec![];
+        if !value(e, &mut reads) {
+            self.end();
+            return false;
+        }
+        for (key, site) in reads {
+            self.read(key, site, skip);
+        }
+        true
     }
 }
 
@@ -97,14 +107,8 @@ fn statements(stmts: &[Stmt], s: &mut Stretch, skip: &mut HashSet<Site>) {
     for stmt in stmts {
         match stmt {
             Stmt::Local(l) if l.init.as_ref().is_some_and(|i| i.diverge.is_none()) => {
-                let init = &l.init.as_ref().unwrap().expr;
-                let mut reads = vec![];
-                if !value(init, &mut reads) {
-                    s.end();
+                if !s.evaluate(&l.init.as_ref().unwrap().expr, skip) {
                     continue;
-                }
-                for (key, site) in reads {
-                    s.read(key, site, skip);
                 }
                 let mut names = vec![];
                 if !bound_names(&l.pat, &mut names) {
@@ -127,32 +131,21 @@ fn expression_statement(e: &Expr, s: &mut Stretch, skip: &mut HashSet<Site>) {
         // Runs in line with the statements around it.
         Expr::Unsafe(u) => statements(&u.block.stmts, s, skip),
         Expr::Paren(p) => expression_statement(&p.expr, s, skip),
-        Expr::Assign(a) => assignment(&a.left, &a.right, false, s, skip),
-        Expr::Binary(b) if is_compound_assign(&b.op) => assignment(&b.left, &b.right, true, s, skip),
+        Expr::Assign(a) => assignment(&a.left, &a.right, s, skip),
+        Expr::Binary(b) if is_compound_assign(&b.op) => assignment(&b.left, &b.right, s, skip),
         e => {
-            let mut reads = vec![];
-            if !value(e, &mut reads) {
-                s.end();
-                return;
-            }
-            for (key, site) in reads {
-                s.read(key, site, skip);
-            }
+            s.evaluate(e, skip);
         }
     }
 }
 
-/// `left = right` (or `left op= right`): `right` is evaluated first.
-fn assignment(left: &Expr, right: &Expr, compound: bool, s: &mut Stretch, skip: &mut HashSet<Site>) {
-    let mut reads = vec![];
-    if !value(right, &mut reads) {
-        s.end();
+/// `left = right` (or `left op= right`, already one write check): `right`
+/// is evaluated first.
+fn assignment(left: &Expr, right: &Expr, s: &mut Stretch, skip: &mut HashSet<Site>) {
+    if !s.evaluate(right, skip) {
         return;
     }
-    for (key, site) in reads {
-        s.read(key, site, skip);
-    }
-    let left = strip(left);
+    let left = strip_parens(left);
     if let Expr::Path(p) = left {
         // A local assigned: places that mention it are other places now.
         match p.path.get_ident() {
@@ -161,7 +154,6 @@ fn assignment(left: &Expr, right: &Expr, compound: bool, s: &mut Stretch, skip: 
         }
         return;
     }
-    let _ = compound;
     if classify(left) != Some(Kind::Memory) || !stable(left) {
         s.end();
         return;
@@ -241,13 +233,6 @@ fn stable(e: &Expr) -> bool {
     }
 }
 
-fn strip(mut e: &Expr) -> &Expr {
-    while let Expr::Paren(p) = e {
-        e = &p.expr;
-    }
-    e
-}
-
 /// What two accesses to one place share: the place's tokens, and the
 /// names of the locals it reads (not its fields or methods).
 #[derive(PartialEq)]
@@ -280,7 +265,7 @@ fn key_of(e: &Expr) -> Key {
             _ => {}
         }
     }
-    let tokens: TokenStream = strip(e).to_token_stream();
+    let tokens: TokenStream = strip_parens(e).to_token_stream();
     let mut n = vec![];
     names(e, &mut n);
     Key { tokens: tokens.to_string(), names: n }

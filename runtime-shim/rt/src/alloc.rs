@@ -209,7 +209,7 @@ pub fn on_alloc(p: *mut u8, size: usize) {
 
 /// A cleared granule's sync object goes with it.
 #[inline(always)]
-fn forget_atomics(granule: usize, cells: [u64; CELLS]) {
+pub(crate) fn forget_atomics(granule: usize, cells: [u64; CELLS]) {
     if shadow::any_atomic(cells) {
         forget_sync(granule);
     }

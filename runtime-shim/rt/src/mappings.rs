@@ -10,7 +10,8 @@
 
 use std::ffi::{c_int, c_void};
 
-use super::{forget_sync, shadow, while_busy};
+use super::alloc::forget_atomics;
+use super::{shadow, while_busy};
 
 extern "C" {
     fn __real_munmap(addr: *mut c_void, len: usize) -> c_int;
@@ -36,11 +37,7 @@ extern "C" {
 fn forget_range(addr: usize, len: usize) {
     if super::ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
         while_busy(|| {
-            shadow::clear(addr, len, |granule, cells| {
-                if shadow::any_atomic(cells) {
-                    forget_sync(granule);
-                }
-            })
+            shadow::clear(addr, len, forget_atomics)
         });
     }
 }

@@ -122,15 +122,28 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     drop(r);
     let mut clocks = ThreadClocks::new(slot);
     clocks.clock.join(start);
-    let (stack_lo, stack_hi) = sys::stack_bounds();
-    *info.stack.lock().unwrap_or_else(|e| e.into_inner()) = (stack_lo, stack_hi);
+    let st = new_state(slot, history, clocks, info, false);
+    *info.stack.lock().unwrap_or_else(|e| e.into_inner()) = (st.stack_lo, st.stack_hi);
     info.thread_pointer.store(sys::thread_pointer(), Release);
-    Box::into_raw(Box::new(ThreadState {
+    Box::into_raw(st)
+}
+
+/// The calling thread's state, on its own stack; `dead`: from the start.
+fn new_state(
+    slot: Slot,
+    history: &'static History,
+    clocks: ThreadClocks,
+    info: &'static ThreadInfo,
+    dead: bool,
+) -> Box<ThreadState> {
+    let (stack_lo, stack_hi) = sys::stack_bounds();
+    Box::new(ThreadState {
         slot,
         epoch_floor: racecheck_detector::shadow::epoch_floor(history.pos()),
         history,
-        dead: false,
-        stack: Vec::with_capacity(256),
+        dead,
+        // A dead state never records a frame.
+        stack: if dead { Vec::new() } else { Vec::with_capacity(256) },
         logged: 0,
         clocks,
         info,
@@ -142,7 +155,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         scratch: Default::default(),
         stacks: Default::default(),
         key_slot: std::ptr::null(),
-    }))
+    })
 }
 
 /// State for a thread started while all [`Slot::COUNT`] slots belong to
@@ -163,25 +176,7 @@ fn unchecked_thread(info: &'static ThreadInfo) -> *mut ThreadState {
         sys::write_fd(2, msg.as_bytes());
     }
     let history = *HISTORY.get_or_init(|| Box::leak(Box::new(History::new(0))));
-    let (stack_lo, stack_hi) = sys::stack_bounds();
-    Box::into_raw(Box::new(ThreadState {
-        slot: Slot::FIRST,
-        epoch_floor: 0,
-        history,
-        dead: true,
-        stack: Vec::new(),
-        logged: 0,
-        clocks: ThreadClocks::new(Slot::FIRST),
-        info,
-        name_captured: true,
-        stack_lo,
-        stack_hi,
-        density: Default::default(),
-        syncs: Default::default(),
-        scratch: Default::default(),
-        stacks: Default::default(),
-        key_slot: std::ptr::null(),
-    }))
+    Box::into_raw(new_state(Slot::FIRST, history, ThreadClocks::new(Slot::FIRST), info, true))
 }
 
 /// State for a thread we did not see being created: the main thread, or a
