@@ -263,6 +263,13 @@ pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     }
     t.busy.set(true);
     if st.is_null() {
+        // Read again now that the thread is busy: a signal handler that ran
+        // on this thread since the first read (inside `init`, or just after)
+        // may have registered it, and a second registration would give the
+        // thread a second slot whose accesses race with the first's.
+        st = t.state.get();
+    }
+    if st.is_null() {
         st = thread::register_unknown_thread();
         set_state(st);
     }
