@@ -252,6 +252,20 @@ pub fn epoch_key(floor: u64, slot: Slot) -> u64 {
     floor | (slot.index() as u64) << Cell::SLOT_SHIFT
 }
 
+/// The bits [`seen_in_epoch`] adds to a key for an access of `size` bytes
+/// at offset 0 of its granule (shift the low byte left by the offset for
+/// another): for code that spells the inline check out by hand.
+pub const fn probe_bits(size: u64, write: bool) -> u64 {
+    (((1u32 << size) - 1) as u64 & 0xff) | (write as u64) << Cell::WRITE_SHIFT
+}
+
+/// The bits of a cell [`seen_in_epoch`] compares with the probe's: all
+/// below the epoch, the write bit too when the access writes.
+pub const fn probe_compare(write: bool) -> u64 {
+    const LOW: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
+    if write { LOW } else { LOW & !(1 << Cell::WRITE_SHIFT) }
+}
+
 /// [`is_same_access_raw`] for a plain access of `size` bytes at `offset`,
 /// by the thread whose [`epoch_key`] is `key`: the inline check's form.
 ///

@@ -218,10 +218,10 @@ fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     // One load from the thread's TLS block, independent of the shadow's.
     let key = runtime::key();
     if key == crate::abi::NO_KEY {
-        // No live state known to the runtime, maybe no shadow table at all.
+        // No live state known to the runtime, maybe no shadow at all.
         return false;
     }
-    let Some(cells) = crate::abi::peek(addr) else { return false };
+    let cells = crate::abi::peek(addr);
     let (offset, size) = ((addr & 7) as u64, size as u64);
     cells.iter().any(|&c| rules::seen_in_epoch(c, key, offset, size, write))
 }

@@ -75,18 +75,37 @@ pub fn grandcaller_pc() -> usize {
 
 /// Bits of user-space addresses.
 pub const ADDRESS_BITS: u32 = 47;
-/// Each shadow chunk covers 4 MiB of application memory.
+/// The shadow maps an application address by its low `APP_BITS` bits
+/// (16 TiB): see [`shadow_of`].
+pub const APP_BITS: u32 = 44;
+/// The shadow is handled in chunks of 4 MiB of application memory (8 MiB
+/// of shadow): the unit of dense-use detection and prefaulting.
 pub const CHUNK_LOG: u32 = 22;
-/// Entries of the first-level table.
-pub const L1_LEN: usize = 1 << (ADDRESS_BITS - CHUNK_LOG);
+/// Chunks in the user address space.
+pub const CHUNKS: usize = 1 << (ADDRESS_BITS - CHUNK_LOG);
 /// Granules (8 bytes) per chunk.
 pub const GRANULES_PER_CHUNK: usize = 1 << (CHUNK_LOG - 3);
 /// Shadow cells per granule.
 pub const CELLS: usize = 2;
-/// The first level lives at a fixed address, reserved by the runtime at
-/// start-up (256 MiB of address space, committed as used), so the inline
-/// check reaches a chunk with one load from a constant base.
-pub const L1_ADDR: usize = 0x6000_0000_0000;
+/// The shadow: one reservation of `SHADOW_LEN` bytes at this fixed
+/// address, made by the runtime at start-up (`MAP_NORESERVE`: address space
+/// only; the kernel backs a page when it is first touched), so the check
+/// reaches a granule's cells by arithmetic alone, with no table to load.
+pub const SHADOW_ADDR: usize = 0x1000_0000_0000;
+/// 32 TiB: two 8-byte cells per 8-byte granule of `2^APP_BITS` bytes.
+pub const SHADOW_LEN: usize = (1 << APP_BITS) / 8 * CELLS * 8;
+
+/// The first cell of `addr`'s granule. Linux puts a program's memory in
+/// two places, its image and heap (`0x55…`/`0x56…` for a PIE, near 0 for
+/// a fixed-address executable) and its mappings and stacks (below
+/// `0x7fff…`), which keep distinct low 44 bits unless one grows past
+/// 16 TiB; the shadow itself lies at `0x1000…`–`0x3000…`, where the kernel
+/// places nothing unasked. Two addresses that share their low 44 bits
+/// would share cells (ThreadSanitizer's mapping makes the same bet).
+#[inline(always)]
+pub const fn shadow_of(addr: usize) -> usize {
+    SHADOW_ADDR + ((addr & ((1 << APP_BITS) - 1)) >> 3) * CELLS * 8
+}
 
 /// Index of `addr`'s granule within its chunk.
 #[inline(always)]
@@ -94,29 +113,20 @@ pub const fn granule_in_chunk(addr: usize) -> usize {
     (addr >> 3) & (GRANULES_PER_CHUNK - 1)
 }
 
-/// The raw cells of the granule holding `addr`, if its chunk exists:
-/// plain (volatile) loads, never atomic instructions, since this is inlined
-/// into instrumented code where the TSan pass would turn an atomic load
-/// into a runtime call. A racing write is seen whole or not at all (aligned
-/// words on x86-64); the caller only ever skips an access on a match.
+/// The raw cells of the granule holding `addr`: plain (volatile) loads,
+/// never atomic instructions, since this is inlined into instrumented code
+/// where the TSan pass would turn an atomic load into a runtime call. A
+/// racing write is seen whole or not at all (aligned words on x86-64); the
+/// caller only ever skips an access on a match.
 ///
-/// Only call this for a thread whose key is not [`NO_KEY`]: the table exists
-/// once any thread has state.
-///
-/// Addresses beyond the 47-bit user space wrap around instead of being
-/// tested for: no real access has one.
+/// Only call this for a thread whose key is not [`NO_KEY`]: the shadow is
+/// reserved once any thread has state.
 #[inline(always)]
-pub fn peek(addr: usize) -> Option<[u64; CELLS]> {
-    let index = (addr >> CHUNK_LOG) & (L1_LEN - 1);
-    // SAFETY: a published table has L1_LEN entries and is never unmapped.
-    let chunk = unsafe { load(L1_ADDR + index * 8) } as usize;
-    if chunk == 0 {
-        return None;
-    }
-    let cell = chunk + granule_in_chunk(addr) * CELLS * 8;
-    // SAFETY: a published chunk holds GRANULES_PER_CHUNK × CELLS cells and is
-    // never unmapped; see above for the concurrent writes.
-    Some(std::array::from_fn(|i| unsafe { load(cell + 8 * i) }))
+pub fn peek(addr: usize) -> [u64; CELLS] {
+    let cell = shadow_of(addr);
+    // SAFETY: the reserved shadow covers every folded address and is never
+    // unmapped; see above for the concurrent writes.
+    std::array::from_fn(|i| unsafe { load(cell + 8 * i) })
 }
 
 /// One plain 8-byte load at `addr`. A `read_volatile`, except in the hooks

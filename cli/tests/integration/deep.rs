@@ -114,6 +114,8 @@ fn annotated_demos_keep_their_verdicts_in_deep_mode() {
         ("own-allocator", &["fixed"], false),
         ("fd-sync", &["racy"], true),
         ("fd-sync", &["fixed"], false),
+        ("stale-sync", &["racy"], true),
+        ("stale-sync", &["fixed"], false),
     ];
     for (krate, args, racy) in cases {
         let mut all = vec!["run", "--deep", "-p", krate, "--"];

@@ -8,6 +8,7 @@
 mod deep;
 mod demos;
 mod errors;
+mod runtime;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

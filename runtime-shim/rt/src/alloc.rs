@@ -16,7 +16,7 @@ use std::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 
-use super::syncs::AddrHasher;
+use super::syncs::{self, AddrHasher};
 use super::thread::ThreadInfo;
 use super::{forget_sync, shadow, sys, while_busy, with_state, ENABLED};
 use racecheck_detector::history::Event;
@@ -202,9 +202,17 @@ pub fn on_alloc(p: *mut u8, size: usize) {
         let mut pcs = [0usize; DEPTH];
         let depth = sys::walk_frames(&mut pcs, st.stack_lo, st.stack_hi);
         let stack = depot::intern(&mut st.stacks, &pcs[..depth]);
-        shadow::clear(p as usize, size, forget_atomics);
+        clear_block(p as usize, size);
         insert(p as usize, Block { size, thread: st.info, stack });
     });
+}
+
+/// Empty the shadow of `[addr, addr + size)`, and forget the
+/// synchronisation objects of the atomics there: they die with the memory.
+pub(crate) fn clear_block(addr: usize, size: usize) {
+    if shadow::clear(addr, size, forget_atomics) {
+        syncs::remove_range(addr, size);
+    }
 }
 
 /// A cleared granule's sync object goes with it.
@@ -226,7 +234,7 @@ pub fn on_free(p: *mut u8, size: usize, pc: usize) {
     }
     let checked = with_state(|st| {
         let mut racing: Option<(usize, Cell)> = None;
-        shadow::clear(p as usize, size, |granule, cells| {
+        let unread = shadow::clear(p as usize, size, |granule, cells| {
             forget_atomics(granule, cells);
             if racing.is_none() {
                 // Atomic cells are left out: std's precompiled code frees
@@ -245,6 +253,9 @@ pub fn on_free(p: *mut u8, size: usize, pc: usize) {
                     .map(|c| (granule, c));
             }
         });
+        if unread {
+            syncs::remove_range(p as usize, size);
+        }
         if let Some((granule, prev)) = racing {
             let (off, len) = prev.offset_and_size();
             super::report::race(st, granule + off as usize, len as usize, AccessKind::Write, Event::Free(pc as u64), prev);
@@ -253,7 +264,7 @@ pub fn on_free(p: *mut u8, size: usize, pc: usize) {
     });
     if checked.is_none() {
         while_busy(|| {
-            shadow::clear(p as usize, size, forget_atomics);
+            clear_block(p as usize, size);
             remove(p as usize);
         });
     }

@@ -44,6 +44,7 @@ use crate::abi::{FnInfo, KeySlot, Site, NO_KEY};
 pub mod alloc;
 pub mod atomics;
 pub mod fd_sync;
+pub mod frames;
 pub mod mappings;
 pub mod memory;
 pub mod pthread_sync;
@@ -85,21 +86,23 @@ pub fn runtime() -> &'static Runtime {
     RUNTIME.get().expect("racecheck runtime used before init")
 }
 
-/// One thread's detector state. Hot fields first.
+/// One thread's detector state. Hot fields first: the frame stack, which
+/// deep mode's hand-written hooks use on every call, on the first line.
+#[repr(C)]
 pub struct ThreadState {
-    pub slot: Slot,
-    /// Where the current sync epoch starts, as the smallest raw shadow cell
-    /// in it (`shadow::epoch_floor` of the first epoch in it).
-    pub epoch_floor: u64,
-    pub history: &'static History,
-    pub dead: bool,
-    pub stack: Vec<Frame>,
+    pub stack: frames::FrameStack,
     /// How many frames of `stack`, from the outermost, have their entry in
     /// the history. Annotated frames are recorded when entered; deep mode's
     /// are recorded only once something is recorded inside them (see
     /// [`ThreadState::log`]), so a call that records nothing costs a push
     /// and a pop and leaves no trace.
     pub logged: usize,
+    pub slot: Slot,
+    /// Where the current sync epoch starts, as the smallest raw shadow cell
+    /// in it (`shadow::epoch_floor` of the first epoch in it).
+    pub epoch_floor: u64,
+    pub history: &'static History,
+    pub dead: bool,
     pub clocks: ThreadClocks,
     pub info: &'static ThreadInfo,
     pub name_captured: bool,
@@ -240,6 +243,11 @@ fn tls() -> &'static Tls {
     unsafe { &*t }
 }
 
+/// Offset of the busy flag in [`Tls`], for deep mode's hand-written frame
+/// hooks (`memory`), which read the state pointer at offset 0.
+pub(crate) const TLS_BUSY: usize = std::mem::offset_of!(Tls, busy);
+const _: () = assert!(std::mem::offset_of!(Tls, state) == 0 && std::mem::size_of::<StdCell<bool>>() == 1);
+
 /// Is the calling thread inside the runtime already?
 #[inline(always)]
 pub fn busy() -> bool {
@@ -346,11 +354,12 @@ fn init_inner() -> bool {
                 .unwrap_or_else(|e| fail(format!("invalid suppressions file {path}: {e}"))),
         },
     };
-    if !shadow::init() {
+    if !shadow::init(options.shadow_huge_pages) {
         let msg = format!(
-            "racecheck: cannot map the shadow table at {:#x} (256 MiB, reserved only): the address is in use \
-             or the kernel refused; race detection is off\n",
-            shadow::L1_ADDR
+            "racecheck: cannot reserve the shadow memory at {:#x} (32 TiB of address space, \
+             reserved only): the range is in use or the kernel refused (`ulimit -v` must be unlimited); \
+             race detection is off\n",
+            shadow::SHADOW_ADDR
         );
         sys::write_fd(2, msg.as_bytes());
         return false;
@@ -514,7 +523,7 @@ fn deep_key_slot() -> KeySlot {
 
 /// The same test as the inline check of `#[race_check]` code: has this
 /// thread made this very access (or a wider one) since it last released?
-/// One load for the key, one table lookup, two loads; no lock, no state.
+/// One load for the key, two for the cells; no lock, no state.
 #[inline(always)]
 pub(crate) fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
     if (addr & 7) + size > 8 {
@@ -524,7 +533,7 @@ pub(crate) fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool 
     if key == NO_KEY {
         return false;
     }
-    let Some(cells) = abi::peek(addr) else { return false };
+    let cells = abi::peek(addr);
     let (offset, size) = ((addr & 7) as u64, size as u64);
     cells.iter().any(|&c| rules::seen_in_epoch(c, key, offset, size, write))
 }
@@ -539,67 +548,6 @@ pub(crate) fn deep_access_slow(addr: usize, size: usize, write: bool, pc: usize)
     with_state(|st| {
         st.note_key_slot(deep_key_slot());
         check_access(st, addr, size, kind, event)
-    });
-}
-
-/// An instrumented function is entered (deep mode); `caller_pc` is its
-/// return address. Only a push onto the thread's stack: its entry is
-/// recorded when something is recorded inside it (see [`ThreadState::log`]).
-/// The hottest hook of deep mode (every call, and in a debug build every
-/// iterator step is one), so it takes the state without marking the thread
-/// busy, which it may as it calls nothing.
-#[inline(always)]
-pub(crate) fn call_enter(caller_pc: usize) {
-    let t = tls();
-    let st = t.state.get();
-    if !t.busy.get() && !st.is_null() {
-        // SAFETY: the calling thread's own state, and the runtime is not
-        // running on this thread, so no other reference to it is live.
-        let st = unsafe { &mut *st };
-        if !st.dead && st.stack.len() < st.stack.capacity() {
-            st.stack.push(Frame::call(caller_pc as u64));
-            return;
-        }
-    }
-    call_enter_slow(caller_pc);
-}
-
-/// The thread's first event, or its stack must grow (which allocates).
-#[cold]
-#[inline(never)]
-fn call_enter_slow(caller_pc: usize) {
-    with_state(|st| st.stack.push(Frame::call(caller_pc as u64)));
-}
-
-/// The innermost instrumented function is left: popped, and recorded as
-/// left if its entry was recorded. A deep frame never fails the test: the
-/// compiler's calls cannot unwind.
-#[inline(always)]
-pub(crate) fn call_exit() {
-    let t = tls();
-    let st = t.state.get();
-    if t.busy.get() || st.is_null() {
-        return;
-    }
-    // SAFETY: as in `call_enter`.
-    let st = unsafe { &mut *st };
-    if st.dead {
-        return;
-    }
-    if st.stack.len() > st.logged {
-        st.stack.pop();
-    } else if !st.stack.is_empty() {
-        call_exit_logged();
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn call_exit_logged() {
-    with_state(|st| {
-        st.history.push(Event::Exit, &st.stack);
-        st.stack.pop();
-        st.logged = st.stack.len();
     });
 }
 
@@ -631,9 +579,17 @@ fn read_only_touch(addr: usize, size: usize) {
 /// Threads often touch fresh memory at the same moment (a shared static on
 /// first use): a compare-exchange makes the loser check against the winner
 /// instead of overwriting it. False if the cell was taken meanwhile.
+///
+/// Except in a dense run (the thread sweeping through fresh memory: a
+/// fill, a copy, a first pass), where the locked instruction was a quarter
+/// of the slow path's time: there a plain store. Two threads would have to
+/// reach one granule within the same few nanoseconds, both as part of
+/// sweeps, for one of their cells to be lost.
 #[inline(always)]
 fn take_fresh(st: &mut ThreadState, cells: &[std::sync::atomic::AtomicU64; CELLS], addr: usize, cur: Cell) -> bool {
-    if cells[0].compare_exchange(0, cur.raw(), Relaxed, Relaxed).is_err() {
+    if shadow::in_dense_run(&st.density, addr) {
+        cells[0].store(cur.raw(), Relaxed);
+    } else if cells[0].compare_exchange(0, cur.raw(), Relaxed, Relaxed).is_err() {
         return false;
     }
     shadow::note_fresh(&mut st.density, addr);

@@ -10,8 +10,8 @@
 
 use std::ffi::{c_int, c_void};
 
-use super::alloc::forget_atomics;
-use super::{shadow, while_busy};
+use super::alloc::clear_block;
+use super::while_busy;
 
 extern "C" {
     fn __real_munmap(addr: *mut c_void, len: usize) -> c_int;
@@ -37,7 +37,7 @@ extern "C" {
 fn forget_range(addr: usize, len: usize) {
     if super::ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
         while_busy(|| {
-            shadow::clear(addr, len, forget_atomics)
+            clear_block(addr, len)
         });
     }
 }

@@ -15,6 +15,13 @@
 
 use std::arch::naked_asm;
 
+use racecheck_detector::shadow::{self as rules, CELLS};
+
+use racecheck_detector::history::{Event, Frame};
+
+use super::{frames, ThreadState};
+use crate::abi::{shadow_of, APP_BITS, SHADOW_ADDR};
+
 const WRITE: u32 = 1 << 8;
 
 /// The calling function's return address. The runtime is compiled with
@@ -35,7 +42,8 @@ macro_rules! return_address {
 /// For each `name = WHAT`: `name(addr)`, the access of `WHAT & 0xff` bytes
 /// (a write when bit 8 is set): the inline test, then the slow path with
 /// the instrumented instruction's address. One plain, non-generic function
-/// per entry point: the fast path's masks are constants.
+/// per entry point: the fast path's masks are constants. For the unaligned,
+/// volatile and 16-byte forms (rare); the aligned ones are [`aligned!`].
 macro_rules! access {
     ($($name:ident = $what:expr;)*) => {$(
         #[no_mangle]
@@ -52,13 +60,142 @@ macro_rules! access {
     )*};
 }
 
-// Aligned, unaligned, volatile and both: the same check (a volatile access
-// races like any other plain one). `read_write` is a compound access (a read
-// then a write of the same place), checked as the write.
+/// The slow path of the [`aligned!`] entry points, which jump here with
+/// the instrumented instruction's address as `pc`.
+extern "C" fn aligned_slow(addr: usize, size: usize, write: u32, pc: usize) {
+    super::deep_access_slow(addr, size, write != 0, pc);
+}
+
+/// For each `name = (SIZE, WRITE)`: the aligned access of `SIZE` (1, 2, 4
+/// or 8) bytes, most of deep mode's calls, as a naked function holding
+/// the inline test of [`super::seen_in_this_epoch`] spelled out: no frame
+/// to set up (the runtime keeps frame pointers), and, the compiler having
+/// promised alignment, no test for an access that crosses its granule.
+/// On a miss it jumps to [`aligned_slow`] with its return address, the
+/// instrumented instruction's. Only caller-saved registers are touched.
+///
+/// The test, as in Rust: `key = __racecheck_deep_key` (all ones until the
+/// thread's first slow path, by which the shadow is reserved); the
+/// granule's cells at [`shadow_of`]; the probe is the key with the
+/// access's byte mask (`probe_bits(size, false) << (addr & 7)`) and its
+/// write bit added; a cell matches when it is at or above the probe and
+/// agrees with it on `probe_compare`'s bits.
+macro_rules! aligned {
+    ($($name:ident = ($size:literal, $write:literal $(, $shift:literal)*);)*) => {$(
+        #[unsafe(naked)]
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(addr: usize) {
+            naked_asm!(
+                fast_test!($($shift),*),
+                "3:",
+                "ret",
+                "2:",
+                "mov rcx, qword ptr [rsp]",
+                "mov esi, {size}",
+                "mov edx, {write}",
+                "jmp {slow}",
+                fold = const 64 - APP_BITS,
+                shadow = const SHADOW_ADDR,
+                bytes = const rules::probe_bits($size, false),
+                write_bit = const rules::probe_bits($size, $write) - rules::probe_bits($size, false),
+                compare = const rules::probe_compare($write),
+                size = const $size,
+                write = const $write as u32,
+                slow = sym aligned_slow,
+            )
+        }
+
+        /// The same test alone, for the unit tests: 1 on a hit, 0 on a miss.
+        #[cfg(test)]
+        pub mod $name {
+            use super::*;
+
+            #[unsafe(naked)]
+            pub unsafe extern "C" fn probe(addr: usize) -> u32 {
+                naked_asm!(
+                    fast_test!($($shift),*),
+                    "3:",
+                    "mov eax, 1",
+                    "ret",
+                    "2:",
+                    "xor eax, eax",
+                    "ret",
+                    fold = const 64 - APP_BITS,
+                    shadow = const SHADOW_ADDR,
+                    bytes = const rules::probe_bits($size, false),
+                    write_bit = const rules::probe_bits($size, $write) - rules::probe_bits($size, false),
+                    compare = const rules::probe_compare($write),
+                )
+            }
+        }
+    )*};
+}
+
+/// The inline test of [`aligned!`]: falls through on a hit, jumps to `2f`
+/// on a miss. `$shift`: the instructions that move the byte mask in `esi`
+/// to the access's offset (none for 8 bytes).
+macro_rules! fast_test {
+    ($($shift:literal),*) => {
+        concat!(
+            "mov rax, qword ptr fs:[__racecheck_deep_key@tpoff]\n",
+            "cmp rax, -1\n",
+            "je 2f\n",
+            "mov rdx, rdi\n",
+            "and rdx, -8\n",
+            "shl rdx, {fold}\n",
+            "shr rdx, {fold} - 1\n",
+            "movabs rcx, {shadow}\n",
+            "add rdx, rcx\n",
+            "mov esi, {bytes}\n",
+            $($shift, "\n",)*
+            "or rax, rsi\n",
+            "or rax, {write_bit}\n",
+            "mov rcx, qword ptr [rdx]\n",
+            "cmp rcx, rax\n",
+            "jb 1f\n",
+            "xor rcx, rax\n",
+            "test ecx, {compare}\n",
+            "je 3f\n",
+            "1:\n",
+            "mov rcx, qword ptr [rdx + 8]\n",
+            "cmp rcx, rax\n",
+            "jb 2f\n",
+            "xor rcx, rax\n",
+            "test ecx, {compare}\n",
+            "jne 2f\n",
+        )
+    };
+}
+
+// The layout the hand-written test assumes: two cells of 8 bytes, 16
+// bytes of shadow per granule, so a granule's cells are at `SHADOW_ADDR`
+// plus twice its address's low `APP_BITS` bits (shifted up to drop the
+// rest, down one less to double); compare masks that fit an immediate.
+const _: () = {
+    assert!(CELLS == 2 && shadow_of(8) - shadow_of(0) == 16 && shadow_of(1 << APP_BITS) == shadow_of(0));
+    assert!(rules::probe_compare(true) < 1 << 31 && rules::probe_compare(false) < 1 << 31);
+};
+
+// Below 8 bytes the probe's byte mask moves to the access's offset.
+aligned! {
+    __tsan_read8 = (8, false); __tsan_write8 = (8, true); __tsan_read_write8 = (8, true);
+    __tsan_read1 = (1, false, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_read2 = (2, false, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_read4 = (4, false, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_write1 = (1, true, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_write2 = (2, true, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_write4 = (4, true, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_read_write1 = (1, true, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_read_write2 = (2, true, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+    __tsan_read_write4 = (4, true, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
+}
+
+// Unaligned, volatile and both, and every 16-byte form: the same check (a
+// volatile access races like any other plain one). `read_write` is a
+// compound access (a read then a write of the same place), checked as the
+// write.
 access! {
-    __tsan_read1 = 1; __tsan_read2 = 2; __tsan_read4 = 4; __tsan_read8 = 8; __tsan_read16 = 16;
-    __tsan_write1 = WRITE | 1; __tsan_write2 = WRITE | 2; __tsan_write4 = WRITE | 4;
-    __tsan_write8 = WRITE | 8; __tsan_write16 = WRITE | 16;
+    __tsan_read16 = 16; __tsan_write16 = WRITE | 16;
     __tsan_unaligned_read1 = 1; __tsan_unaligned_read2 = 2; __tsan_unaligned_read4 = 4;
     __tsan_unaligned_read8 = 8; __tsan_unaligned_read16 = 16;
     __tsan_unaligned_write1 = WRITE | 1; __tsan_unaligned_write2 = WRITE | 2; __tsan_unaligned_write4 = WRITE | 4;
@@ -72,8 +209,7 @@ access! {
     __tsan_unaligned_volatile_write1 = WRITE | 1; __tsan_unaligned_volatile_write2 = WRITE | 2;
     __tsan_unaligned_volatile_write4 = WRITE | 4; __tsan_unaligned_volatile_write8 = WRITE | 8;
     __tsan_unaligned_volatile_write16 = WRITE | 16;
-    __tsan_read_write1 = WRITE | 1; __tsan_read_write2 = WRITE | 2; __tsan_read_write4 = WRITE | 4;
-    __tsan_read_write8 = WRITE | 8; __tsan_read_write16 = WRITE | 16;
+    __tsan_read_write16 = WRITE | 16;
     __tsan_unaligned_read_write1 = WRITE | 1; __tsan_unaligned_read_write2 = WRITE | 2;
     __tsan_unaligned_read_write4 = WRITE | 4; __tsan_unaligned_read_write8 = WRITE | 8;
     __tsan_unaligned_read_write16 = WRITE | 16;
@@ -142,16 +278,88 @@ pub unsafe extern "C" fn __tsan_memset(dst: *mut u8, byte: i32, n: usize) -> *mu
     naked_asm!("mov rcx, [rsp]", "jmp {fill}", fill = sym fill)
 }
 
-/// Entering an instrumented function; `caller_pc` is its return address.
+/// Entering an instrumented function; `caller_pc` (the first argument) is
+/// its return address. The hottest hook of deep mode (every call, and in a
+/// debug build every iterator step is one), so written by hand: only a
+/// push onto the thread's frame stack (its entry is recorded when something
+/// is recorded inside it, see `ThreadState::log`), taking the state without
+/// marking the thread busy, which it may as it calls nothing. A thread
+/// without state, inside the runtime, or whose stack is full (a finished
+/// thread's has no room at all) takes [`enter_slow`].
+#[unsafe(naked)]
 #[no_mangle]
-pub extern "C" fn __tsan_func_entry(caller_pc: *mut u8) {
-    super::call_enter(caller_pc as usize);
+pub unsafe extern "C" fn __tsan_func_entry(caller_pc: *mut u8) {
+    naked_asm!(
+        "mov rax, qword ptr fs:[__racecheck_tls@tpoff]",
+        "test rax, rax",
+        "je 2f",
+        "cmp byte ptr fs:[__racecheck_tls@tpoff + {busy}], 0",
+        "jne 2f",
+        "mov rcx, qword ptr [rax + {len}]",
+        "cmp rcx, qword ptr [rax + {cap}]",
+        "jae 2f",
+        "mov rdx, rcx",
+        "shl rdx, 4",
+        "add rdx, qword ptr [rax + {ptr}]",
+        "mov qword ptr [rdx], {call}",
+        "mov qword ptr [rdx + 8], rdi",
+        "inc rcx",
+        "mov qword ptr [rax + {len}], rcx",
+        "ret",
+        "2:",
+        "jmp {slow}",
+        busy = const super::TLS_BUSY,
+        len = const std::mem::offset_of!(ThreadState, stack) + frames::LEN,
+        cap = const std::mem::offset_of!(ThreadState, stack) + frames::CAP,
+        ptr = const std::mem::offset_of!(ThreadState, stack) + frames::PTR,
+        call = const Frame::CALL,
+        slow = sym enter_slow,
+    )
 }
 
-/// Leaving it, by return or by unwinding.
+/// The thread's first event, or its stack must grow (which allocates).
+extern "C" fn enter_slow(caller_pc: usize) {
+    super::with_state(|st| st.stack.push(Frame::call(caller_pc as u64)));
+}
+
+/// Leaving the innermost instrumented function, by return or by unwinding:
+/// popped, or, if its entry was recorded, recorded as left ([`exit_logged`]).
+/// A deep frame never fails the test: the compiler's calls cannot unwind.
+/// Nothing to do for a thread without state or inside the runtime, or
+/// with an empty stack (a finished thread's).
+#[unsafe(naked)]
 #[no_mangle]
-pub extern "C" fn __tsan_func_exit() {
-    super::call_exit();
+pub unsafe extern "C" fn __tsan_func_exit() {
+    naked_asm!(
+        "mov rax, qword ptr fs:[__racecheck_tls@tpoff]",
+        "test rax, rax",
+        "je 3f",
+        "cmp byte ptr fs:[__racecheck_tls@tpoff + {busy}], 0",
+        "jne 3f",
+        "mov rcx, qword ptr [rax + {len}]",
+        "cmp rcx, qword ptr [rax + {logged}]",
+        "jbe 2f",
+        "dec rcx",
+        "mov qword ptr [rax + {len}], rcx",
+        "3:",
+        "ret",
+        "2:",
+        "test rcx, rcx",
+        "je 3b",
+        "jmp {slow}",
+        busy = const super::TLS_BUSY,
+        len = const std::mem::offset_of!(ThreadState, stack) + frames::LEN,
+        logged = const std::mem::offset_of!(ThreadState, logged),
+        slow = sym exit_logged,
+    )
+}
+
+extern "C" fn exit_logged() {
+    super::with_state(|st| {
+        st.history.push(Event::Exit, &st.stack);
+        st.stack.pop();
+        st.logged = st.stack.len();
+    });
 }
 
 /// Called by each instrumented module's constructor, before `main`: the
@@ -173,3 +381,71 @@ pub extern "C" fn __tsan_ignore_thread_begin() {}
 
 #[no_mangle]
 pub extern "C" fn __tsan_ignore_thread_end() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use racecheck_detector::shadow::{epoch_floor, epoch_key, AccessKind, Cell};
+    use racecheck_detector::Slot;
+
+    fn set_deep_key(key: u64) {
+        // SAFETY: this thread's own `__racecheck_deep_key`, a u64.
+        unsafe { std::arch::asm!("mov qword ptr fs:[__racecheck_deep_key@tpoff], {k}", k = in(reg) key) };
+    }
+
+    /// The hand-written test agrees with the Rust one (`seen_in_epoch`,
+    /// which the annotated inline check and the unaligned entry points
+    /// use) for every aligned size, offset and kind, against cells of this
+    /// thread and another, before, in and after the epoch, of every kind.
+    #[test]
+    fn the_hand_written_fast_path_agrees_with_the_rules() {
+        assert!(crate::shadow::init(false));
+        let buf = vec![0u64; 4];
+        let granule = buf.as_ptr() as usize + 8;
+        let cells = shadow_of(granule) as *mut u64;
+        let me = Slot::new(37);
+        let floor = epoch_floor(1000);
+        let key = epoch_key(floor, me);
+        type Probe = unsafe extern "C" fn(usize) -> u32;
+        let entries: [(usize, bool, Probe); 12] = [
+            (1, false, __tsan_read1::probe), (2, false, __tsan_read2::probe), (4, false, __tsan_read4::probe),
+            (8, false, __tsan_read8::probe), (1, true, __tsan_write1::probe), (2, true, __tsan_write2::probe),
+            (4, true, __tsan_write4::probe), (8, true, __tsan_write8::probe),
+            (1, true, __tsan_read_write1::probe), (2, true, __tsan_read_write2::probe),
+            (4, true, __tsan_read_write4::probe), (8, true, __tsan_read_write8::probe),
+        ];
+        let mut kinds = vec![AccessKind::Read, AccessKind::Write];
+        kinds.extend([AccessKind::AtomicRead, AccessKind::AtomicWrite]);
+        let mut olds = vec![0u64];
+        for slot in [me, Slot::new(36), Slot::new(38), Slot::new(37 | 32), Slot::new(37 | 64)] {
+            for epoch in [999, 1000, 1001, 5000] {
+                for kind in &kinds {
+                    for (offset, size) in [(0, 8), (0, 4), (4, 4), (2, 2), (6, 2), (0, 1), (1, 1), (2, 1), (7, 1)] {
+                        olds.push(Cell::new(slot, epoch, offset, size, *kind).raw());
+                    }
+                }
+            }
+        }
+        let mut hits = 0;
+        for &(size, write, probe) in &entries {
+            for offset in (0..8).step_by(size) {
+                for &a in &olds {
+                    for &b in &[0, olds[1], olds[olds.len() / 2]] {
+                        // SAFETY: the granule's two cells, in the reserved shadow.
+                        unsafe { (cells.write(a), cells.add(1).write(b)) };
+                        set_deep_key(key);
+                        let expect = [a, b].iter().any(|&c| rules::seen_in_epoch(c, key, offset as u64, size as u64, write));
+                        // SAFETY: the probe only reads the shadow and the key.
+                        let got = unsafe { probe(granule + offset) } == 1;
+                        assert_eq!(got, expect, "size {size} offset {offset} write {write} cells {a:#x} {b:#x}");
+                        hits += got as u32;
+                        set_deep_key(u64::MAX);
+                        // SAFETY: as above.
+                        assert_eq!(unsafe { probe(granule + offset) }, 0, "no key, no hit");
+                    }
+                }
+            }
+        }
+        assert!(hits > 100, "the cases include hits: {hits}");
+    }
+}

@@ -1,38 +1,39 @@
 //! Shadow memory: application address → its granule's cells.
 //!
-//! A two-level direct table over the 47-bit user address space: the first
-//! level has one pointer per 4 MiB of application memory; each second-level
-//! chunk holds the cells of those 4 MiB and is mapped on first touch with
-//! `MAP_NORESERVE`, so only touched pages cost memory (2 × 8 bytes of shadow
-//! per 8 bytes of application memory). Lookups take no lock and hash nothing;
-//! a missing chunk is installed with one compare-exchange.
+//! One reservation of 32 TiB of address space at a fixed address
+//! ([`SHADOW_ADDR`]), `MAP_NORESERVE`, so only touched pages cost memory
+//! (2 × 8 bytes of shadow per 8 bytes of application memory). A granule's
+//! cells are found by arithmetic on its address ([`abi::shadow_of`]): no
+//! lock, no hash, no table to load (a two-level table, until 2026-12, cost
+//! a dependent load on every check, most of what deep mode's calls lost to
+//! ThreadSanitizer's).
 //!
 //! Page faults on fresh shadow cost more than the checks themselves when a
 //! program sweeps through new memory: two faults per 4 KiB page (the fast
 //! path's read maps the zero page, the first write copies it). So once a
-//! thread is seen using a chunk densely — many first accesses in a row
-//! inside it — the shadow around each further first access is faulted in
-//! 256 KiB at a time (`MADV_POPULATE_WRITE`, one system call for 64 pages).
-//! Sparse use never trips it. `shadow_huge_pages=1` advises such chunks to
-//! use transparent huge pages instead: one fault per 2 MiB, but on a VM
-//! each one may wait for the hypervisor to back 2 MiB afresh (0.01–0.4 s
-//! per 128 MiB of shadow in back-to-back runs on the project's machine,
-//! against a steady 0.05 s prefaulted).
+//! thread is seen using a chunk (4 MiB of application memory) densely —
+//! many first accesses in a row inside it — the shadow around each further
+//! first access is faulted in 256 KiB at a time (`MADV_POPULATE_WRITE`, one
+//! system call for 64 pages). Sparse use never trips it.
+//! `shadow_huge_pages=1` advises such chunks to use transparent huge pages
+//! instead: one fault per 2 MiB, but on a VM each one may wait for the
+//! hypervisor to back 2 MiB afresh (0.01–0.4 s per 128 MiB of shadow in
+//! back-to-back runs on the project's machine, against a steady 0.05 s
+//! prefaulted). Otherwise the reservation is advised against huge pages,
+//! so that sparse use never costs 2 MiB per touched granule.
 
-use std::ptr::null_mut;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 
 use racecheck_detector::shadow::{Cell, CELLS, GRANULE};
 
-use super::sys::map_noreserve;
-
-pub use crate::abi::L1_ADDR;
-use crate::abi::{granule_in_chunk, CHUNK_LOG, GRANULES_PER_CHUNK, L1_LEN};
+use crate::abi::{self, granule_in_chunk, APP_BITS, CHUNKS, CHUNK_LOG, GRANULES_PER_CHUNK, SHADOW_LEN};
+pub use crate::abi::SHADOW_ADDR;
 
 const _: () = assert!(CELLS == crate::abi::CELLS, "the inline check reads the detector's cells");
 const CHUNK_BYTES: usize = GRANULES_PER_CHUNK * CELLS * 8;
-/// Chunks are aligned to this, so huge pages can back them.
+/// Huge pages are 2 MiB; chunks are aligned to them.
 const HUGE_PAGE: usize = 2 << 20;
+const _: () = assert!(SHADOW_ADDR % CHUNK_BYTES == 0 && CHUNK_BYTES % HUGE_PAGE == 0);
 /// First accesses to fresh granules of one chunk, in a row on one thread,
 /// after which the chunk is taken to be in dense use: 512 granules are
 /// 4 KiB of application memory, two pages of shadow.
@@ -40,102 +41,55 @@ const DENSE_AFTER: u32 = 512;
 
 type Chunk = AtomicU64;
 
-static L1: AtomicPtr<AtomicPtr<Chunk>> = AtomicPtr::new(null_mut());
+static RESERVED: AtomicBool = AtomicBool::new(false);
 
-/// Map the first level at [`L1_ADDR`]. Idempotent; false if the mapping
-/// failed (something is mapped there already).
-pub fn init() -> bool {
-    if !L1.load(Acquire).is_null() {
+/// Reserve the shadow at [`SHADOW_ADDR`] (`huge_pages`: the option
+/// `shadow_huge_pages`). Idempotent; false if the mapping failed (something
+/// is mapped there already, or the address space is limited).
+pub fn init(huge_pages: bool) -> bool {
+    if RESERVED.load(Acquire) {
         return true;
     }
     // SAFETY: a fresh private anonymous mapping at a fixed address that must
     // be free (MAP_FIXED_NOREPLACE fails rather than replace anything).
-    let table = unsafe {
+    let shadow = unsafe {
         libc::mmap(
-            L1_ADDR as *mut libc::c_void,
-            L1_LEN * 8,
+            SHADOW_ADDR as *mut libc::c_void,
+            SHADOW_LEN,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
             -1,
             0,
         )
     };
-    if table == libc::MAP_FAILED {
+    if shadow == libc::MAP_FAILED {
         return false;
     }
-    if table as usize != L1_ADDR {
+    if shadow as usize != SHADOW_ADDR {
         // A kernel older than 4.17 took the address as a hint only.
         // SAFETY: the mapping we just made, of that length.
-        unsafe { libc::munmap(table, L1_LEN * 8) };
+        unsafe { libc::munmap(shadow, SHADOW_LEN) };
         return false;
     }
-    let table = table as *mut AtomicPtr<Chunk>;
-    if L1.compare_exchange(null_mut(), table, AcqRel, Acquire).is_err() {
-        // SAFETY: `table` is our own unpublished mapping of that length.
-        unsafe { libc::munmap(table.cast(), L1_LEN * 8) };
+    if !huge_pages {
+        // SAFETY: advice on our own fresh mapping; contents unchanged.
+        unsafe { libc::madvise(shadow, SHADOW_LEN, libc::MADV_NOHUGEPAGE) };
     }
+    RESERVED.store(true, Release);
     true
 }
-
-// The first level's fixed address and the inline check's lookup (`peek`)
-// live in `abi`, shared with the hooks' crate.
 
 /// The cells of the granule holding `addr`, or `None` for addresses outside
 /// the user address space.
 #[inline(always)]
 pub fn cells(addr: usize) -> Option<&'static [AtomicU64; CELLS]> {
-    let index = addr >> CHUNK_LOG;
-    if index >= L1_LEN {
+    if addr >> CHUNK_LOG >= CHUNKS {
         return None;
     }
-    let l1 = L1.load(Relaxed);
-    // SAFETY: `init` ran before any hook is enabled, so `l1` is a live table
-    // of L1_LEN entries, never unmapped; `index` is in range.
-    let slot = unsafe { &*l1.add(index) };
-    let mut chunk = slot.load(Acquire);
-    if chunk.is_null() {
-        chunk = install_chunk(slot)?;
-    }
-    let g = granule_in_chunk(addr);
-    // SAFETY: a chunk holds GRANULES_PER_CHUNK × CELLS cells and is never
-    // unmapped; cells are only accessed atomically.
-    Some(unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) })
-}
-
-#[cold]
-#[inline(never)]
-fn install_chunk(slot: &AtomicPtr<Chunk>) -> Option<*mut Chunk> {
-    let fresh = map_aligned_chunk()?;
-    match slot.compare_exchange(null_mut(), fresh, AcqRel, Acquire) {
-        Ok(_) => Some(fresh),
-        Err(winner) => {
-            // SAFETY: `fresh` is our own unpublished mapping of that size.
-            unsafe { libc::munmap(fresh.cast(), CHUNK_BYTES) };
-            Some(winner)
-        }
-    }
-}
-
-/// A fresh chunk mapping, aligned to `HUGE_PAGE` so that it can later be
-/// backed by huge pages: map more than needed and trim both ends.
-fn map_aligned_chunk() -> Option<*mut Chunk> {
-    let raw = map_noreserve(CHUNK_BYTES + HUGE_PAGE) as usize;
-    if raw == 0 {
-        return None;
-    }
-    let start = (raw + HUGE_PAGE - 1) & !(HUGE_PAGE - 1);
-    let end = start + CHUNK_BYTES;
-    // SAFETY: both trimmed ranges lie inside our own fresh mapping, outside
-    // the part kept.
-    unsafe {
-        if start > raw {
-            libc::munmap(raw as *mut libc::c_void, start - raw);
-        }
-        if raw + CHUNK_BYTES + HUGE_PAGE > end {
-            libc::munmap(end as *mut libc::c_void, raw + CHUNK_BYTES + HUGE_PAGE - end);
-        }
-    }
-    Some(start as *mut Chunk)
+    // SAFETY: `init` ran before any hook is enabled, so the shadow is
+    // reserved, never unmapped, and covers every folded address; cells are
+    // only accessed atomically.
+    Some(unsafe { &*(abi::shadow_of(addr) as *const [AtomicU64; CELLS]) })
 }
 
 /// One thread's run of first accesses to fresh granules (see module docs).
@@ -175,6 +129,12 @@ pub fn note_fresh(d: &mut Density, addr: usize) {
             make_dense(chunk, addr, window, first);
         }
     }
+}
+
+/// Is the thread in a dense run of first accesses inside `addr`'s chunk?
+#[inline(always)]
+pub fn in_dense_run(d: &Density, addr: usize) -> bool {
+    d.fresh >= DENSE_AFTER && d.chunk == addr >> CHUNK_LOG
 }
 
 /// `MADV_POPULATE_WRITE` (Linux 5.14); older kernels answer `EINVAL`, and
@@ -218,34 +178,24 @@ fn advise_huge(chunk: *mut Chunk, addr: usize) {
     unsafe { libc::madvise(at as *mut libc::c_void, HUGE_PAGE, MADV_COLLAPSE) };
 }
 
-/// The installed chunk for first-level `index`, if any.
+/// The shadow of chunk `index`, if it is in the user address space.
 fn chunk_at(index: usize) -> Option<*mut Chunk> {
-    if index >= L1_LEN {
-        return None;
-    }
-    let l1 = L1.load(Relaxed);
-    if l1.is_null() {
-        return None;
-    }
-    // SAFETY: as in `cells`; `index` is in range.
-    let chunk = unsafe { (*l1.add(index)).load(Acquire) };
-    (!chunk.is_null()).then_some(chunk)
+    (index < CHUNKS).then(|| abi::shadow_of(index << CHUNK_LOG) as *mut Chunk)
 }
 
-/// Forget every access to `[addr, addr + size)`. Calls `on_atomic` with the
-/// granule address of cells that held atomic accesses (their sync objects
-/// die with the memory). Large ranges drop whole shadow pages.
-#[inline(always)]
+/// Forget every access to `[addr, addr + size)`.
 ///
-/// `visit(granule, cells)` sees each granule that was not empty,
-/// before it is emptied (blocks of 32 KiB or more have whole pages of
-/// shadow dropped unread).
-pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) {
+/// `visit(granule, cells)` sees each granule that was not empty, before it
+/// is emptied; blocks of 32 KiB or more have whole pages of shadow dropped
+/// unread instead, and then `clear` returns true: the caller finds the
+/// range's synchronisation objects another way (`syncs::remove_range`).
+#[inline(always)]
+pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) -> bool {
     // The common case, every allocation and free of a small block: one
     // chunk, a few granules, usually all empty on allocation. One pass.
     let last = addr.wrapping_add(size).wrapping_sub(1);
     if size != 0 && size <= SMALL && addr >> CHUNK_LOG == last >> CHUNK_LOG {
-        let Some(chunk) = chunk_at(addr >> CHUNK_LOG) else { return };
+        let Some(chunk) = chunk_at(addr >> CHUNK_LOG) else { return false };
         let first = granule_in_chunk(addr);
         let count = granule_in_chunk(last) - first + 1;
         let mut granule = addr & !(GRANULE as usize - 1);
@@ -257,9 +207,9 @@ pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS]
             clear_granule(cells, granule, &mut visit);
             granule += GRANULE as usize;
         }
-        return;
+        return false;
     }
-    clear_range(addr, size, visit);
+    clear_range(addr, size, visit)
 }
 
 /// Empty one granule's cells, if they are not empty already.
@@ -286,53 +236,48 @@ pub fn any_atomic(cells: [u64; CELLS]) -> bool {
 /// Blocks up to this size take [`clear`]'s short path.
 const SMALL: usize = 256;
 
-/// [`clear`] for any range: chunk by chunk, whole pages dropped.
+/// [`clear`] for any range: granule by granule, or, from 32 KiB of
+/// application memory, whole pages of shadow dropped.
 #[inline(never)]
-fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) {
-    let end = addr.saturating_add(size);
+fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) -> bool {
+    let end = addr.saturating_add(size).min(CHUNKS << CHUNK_LOG);
     let mut at = addr & !(GRANULE as usize - 1);
-    while at < end {
-        let index = at >> CHUNK_LOG;
-        let chunk_end = ((index + 1) << CHUNK_LOG).min(end);
-        if index >= L1_LEN {
-            return;
+    if (end.saturating_sub(at) / GRANULE as usize) * CELLS * 8 >= 1 << 16 {
+        while at < end {
+            // The shadow is contiguous up to the next multiple of 2^APP_BITS.
+            let piece_end = (((at >> APP_BITS) + 1) << APP_BITS).min(end);
+            clear_pages(abi::shadow_of(at), (piece_end - at).div_ceil(GRANULE as usize));
+            at = piece_end;
         }
-        if let Some(chunk) = chunk_at(index) {
-            let first = granule_in_chunk(at);
-            let last = granule_in_chunk(chunk_end - 1);
-            let count = last - first + 1;
-            if count * CELLS * 8 >= 1 << 16 {
-                clear_pages(chunk, first, count);
-            } else {
-                for g in first..last + 1 {
-                    // SAFETY: g < GRANULES_PER_CHUNK, within the chunk.
-                    let cells = unsafe { &*(chunk.add(g * CELLS) as *const [AtomicU64; CELLS]) };
-                    clear_granule(cells, (index << CHUNK_LOG) | (g << 3), &mut visit);
-                }
-            }
-        }
-        at = chunk_end;
+        return true;
     }
+    while at < end {
+        if let Some(cells) = cells(at) {
+            clear_granule(cells, at, &mut visit);
+        }
+        at += GRANULE as usize;
+    }
+    false
 }
 
-/// Zero the cells of `count` granules from `first`, dropping whole pages.
-fn clear_pages(chunk: *mut Chunk, first: usize, count: usize) {
+/// Zero the cells of `count` granules from the shadow address `start`,
+/// dropping whole pages.
+fn clear_pages(start: usize, count: usize) {
     const PAGE: usize = 4096;
-    let start = chunk as usize + first * CELLS * 8;
     let end = start + count * CELLS * 8;
     let page_lo = (start + PAGE - 1) & !(PAGE - 1);
     let page_hi = end & !(PAGE - 1);
     let zero = |from: usize, to: usize| {
         let mut p = from;
         while p < to {
-            // SAFETY: [from, to) lies inside the chunk's mapping.
+            // SAFETY: [from, to) lies inside the shadow's reservation.
             unsafe { (*(p as *const AtomicU64)).store(0, Relaxed) };
             p += 8;
         }
     };
     if page_lo < page_hi {
         zero(start, page_lo);
-        // SAFETY: whole pages inside the chunk's private anonymous mapping;
+        // SAFETY: whole pages inside the shadow's private anonymous mapping;
         // MADV_DONTNEED makes them read back as zero.
         unsafe { libc::madvise(page_lo as *mut libc::c_void, page_hi - page_lo, libc::MADV_DONTNEED) };
         zero(page_hi, end);

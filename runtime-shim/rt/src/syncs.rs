@@ -406,6 +406,26 @@ pub fn remove(addr: usize) {
     FREE.lock().unwrap_or_else(|e| e.into_inner()).push(v);
 }
 
+/// Forget the objects of every address in `[addr, addr + len)` (memory
+/// whose shadow was dropped unread), found through the list of all
+/// objects when it has at most one entry per granule of the range, so that
+/// the search costs no more than reading the range's shadow would. With
+/// more objects than that, they stay: a later atomic at a reused address
+/// would start from the old clock, which can only hide a race.
+pub fn remove_range(addr: usize, len: usize) {
+    let end = addr.saturating_add(len);
+    let doomed: Vec<usize> = {
+        let all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+        if all.len() > len / 8 {
+            return;
+        }
+        all.iter().map(|v| v.addr.load(Relaxed)).filter(|a| (addr..end).contains(a)).collect()
+    };
+    for a in doomed {
+        remove(a);
+    }
+}
+
 /// Hold every lock of this module across `fork` (see `rt::fork`), in the
 /// order the module nests them: table shards, the free list, the list of
 /// all objects, then each object.

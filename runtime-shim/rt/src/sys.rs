@@ -100,23 +100,3 @@ pub fn write_fd(fd: i32, bytes: &[u8]) {
         rest = &rest[n as usize..];
     }
 }
-
-/// Anonymous, lazily committed memory.
-pub fn map_noreserve(len: usize) -> *mut u8 {
-    // SAFETY: a fresh private anonymous mapping; no existing memory affected.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        std::ptr::null_mut()
-    } else {
-        p.cast()
-    }
-}

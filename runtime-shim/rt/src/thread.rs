@@ -17,6 +17,7 @@ use racecheck_detector::sync::{SyncClock, ThreadClocks};
 use racecheck_detector::{Slot, VClock};
 
 use super::{runtime, set_state, shadow, snapshot_release, sys, while_busy, with_state, ThreadState};
+use super::frames::FrameStack;
 
 /// What reports say about a thread. Leaked: lives for the whole process.
 pub struct ThreadInfo {
@@ -143,7 +144,7 @@ fn new_state(
         history,
         dead,
         // A dead state never records a frame.
-        stack: if dead { Vec::new() } else { Vec::with_capacity(256) },
+        stack: if dead { FrameStack::new() } else { FrameStack::with_capacity(256) },
         logged: 0,
         clocks,
         info,
@@ -212,7 +213,7 @@ fn finish_thread(st: &mut ThreadState) {
     // its thread-local slot points here), but what it holds goes: a program
     // that starts threads by the ten thousand keeps only this husk of each.
     st.clocks = ThreadClocks::new(st.slot);
-    st.stack = Vec::new();
+    st.stack = FrameStack::new();
     st.logged = 0;
     st.scratch = SyncClock::default();
     st.stacks = Default::default();

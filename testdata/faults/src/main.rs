@@ -190,12 +190,12 @@ fn signal() {
 /// with another thread. Its report must show only the frames it is in
 /// now: unwinding popped the others.
 fn shadow_taken() {
-    // racecheck's shadow table address (runtime-shim/src/rt/shadow.rs, L1_ADDR).
-    const L1_ADDR: usize = 0x6000_0000_0000;
+    // racecheck's shadow address (runtime-shim/src/abi.rs, SHADOW_ADDR).
+    const SHADOW_ADDR: usize = 0x1000_0000_0000;
     // SAFETY: a fresh anonymous mapping where nothing is mapped (NOREPLACE).
     let p = unsafe {
         libc::mmap(
-            L1_ADDR as *mut libc::c_void,
+            SHADOW_ADDR as *mut libc::c_void,
             4096,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
@@ -203,7 +203,7 @@ fn shadow_taken() {
             0,
         )
     };
-    assert_eq!(p as usize, L1_ADDR, "the address was not free");
+    assert_eq!(p as usize, SHADOW_ADDR, "the address was not free");
     let mut counter = 0u64;
     let (a, b) = (SendPtr(&mut counter), SendPtr(&mut counter));
     let t1 = thread::spawn(move || work::bump({ a }.0));
