@@ -186,9 +186,9 @@ fn chunk_at(index: usize) -> Option<*mut Chunk> {
 /// Forget every access to `[addr, addr + size)`.
 ///
 /// `visit(granule, cells)` sees each granule that was not empty, before it
-/// is emptied; blocks of 32 KiB or more have whole pages of shadow dropped
-/// unread instead, and then `clear` returns true: the caller finds the
-/// range's synchronisation objects another way (`syncs::remove_range`).
+/// is emptied; ranges beyond 1 GiB have their shadow dropped unread
+/// instead, and then `clear` returns true: the caller finds the range's
+/// synchronisation objects another way (`syncs::remove_range`).
 #[inline(always)]
 pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) -> bool {
     // The common case, every allocation and free of a small block: one
@@ -236,20 +236,32 @@ pub fn any_atomic(cells: [u64; CELLS]) -> bool {
 /// Blocks up to this size take [`clear`]'s short path.
 const SMALL: usize = 256;
 
-/// [`clear`] for any range: granule by granule, or, from 32 KiB of
-/// application memory, whole pages of shadow dropped.
+/// Ranges of application memory larger than this have their shadow
+/// dropped unread (a `munmap` of a reservation of terabytes, say): finding
+/// the resident pages would cost a system call per 16 MiB of shadow.
+const VISIT_LIMIT: usize = 1 << 30;
+
+/// [`clear`] for any range: granule by granule; from 32 KiB of application
+/// memory, the granules on resident shadow pages only (a page never
+/// touched holds nothing), then whole pages dropped; beyond
+/// [`VISIT_LIMIT`], pages dropped unread (then true).
 #[inline(never)]
 fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) -> bool {
     let end = addr.saturating_add(size).min(CHUNKS << CHUNK_LOG);
     let mut at = addr & !(GRANULE as usize - 1);
     if (end.saturating_sub(at) / GRANULE as usize) * CELLS * 8 >= 1 << 16 {
+        let unread = end - at > VISIT_LIMIT;
         while at < end {
             // The shadow is contiguous up to the next multiple of 2^APP_BITS.
             let piece_end = (((at >> APP_BITS) + 1) << APP_BITS).min(end);
-            clear_pages(abi::shadow_of(at), (piece_end - at).div_ceil(GRANULE as usize));
+            let count = (piece_end - at).div_ceil(GRANULE as usize);
+            if !unread {
+                visit_resident(at, count, &mut visit);
+            }
+            clear_pages(abi::shadow_of(at), count);
             at = piece_end;
         }
-        return true;
+        return unread;
     }
     while at < end {
         if let Some(cells) = cells(at) {
@@ -258,6 +270,40 @@ fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELL
         at += GRANULE as usize;
     }
     false
+}
+
+/// Visit (and empty) the granules of `count` from `at` whose shadow page is
+/// resident, as `mincore` tells, 16 MiB of shadow per call. Should it fail,
+/// every page is visited.
+fn visit_resident(at: usize, count: usize, visit: &mut impl FnMut(usize, [u64; CELLS])) {
+    const PAGE: usize = 4096;
+    const BATCH: usize = 4096;
+    const CELL_BYTES: usize = CELLS * 8;
+    let start = abi::shadow_of(at);
+    let end = start + count * CELL_BYTES;
+    let mut page = start & !(PAGE - 1);
+    let mut resident = [0u8; BATCH];
+    while page < end {
+        let pages = (end - page).div_ceil(PAGE).min(BATCH);
+        // SAFETY: a page-aligned range inside the shadow's reservation, and
+        // room for one byte per page.
+        let known = unsafe { libc::mincore(page as *mut libc::c_void, pages * PAGE, resident.as_mut_ptr()) } == 0;
+        for (i, &r) in resident[..pages].iter().enumerate() {
+            if known && r & 1 == 0 {
+                continue;
+            }
+            let mut cell = (page + i * PAGE).max(start);
+            let hi = (page + (i + 1) * PAGE).min(end);
+            while cell < hi {
+                // SAFETY: the cells of one granule of the range, in the
+                // reservation; cells are only accessed atomically.
+                let cells = unsafe { &*(cell as *const [AtomicU64; CELLS]) };
+                clear_granule(cells, at + (cell - start) / CELL_BYTES * GRANULE as usize, visit);
+                cell += CELL_BYTES;
+            }
+        }
+        page += pages * PAGE;
+    }
 }
 
 /// Zero the cells of `count` granules from the shadow address `start`,

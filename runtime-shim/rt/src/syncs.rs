@@ -407,7 +407,7 @@ pub fn remove(addr: usize) {
 }
 
 /// Forget the objects of every address in `[addr, addr + len)` (memory
-/// whose shadow was dropped unread), found through the list of all
+/// whose shadow was dropped unread, beyond 1 GiB), found through the list of all
 /// objects when it has at most one entry per granule of the range, so that
 /// the search costs no more than reading the range's shadow would. With
 /// more objects than that, they stay: a later atomic at a reused address

@@ -1,5 +1,5 @@
 //! An atomic in a freed block of 32 KiB or more leaves no clock behind
-//! (issue 19). Thread 1 writes `Z`, then releases through an atomic in a
+//! (issue 19; `huge`: one of over 1 GiB). Thread 1 writes `Z`, then releases through an atomic in a
 //! 64 KiB block; main joins it and frees the block; a new block of the same
 //! size lands at the same address, and main stores to the atomic there
 //! `Relaxed` (`racy`) or `Release` (`fixed`). Thread 3, started before all
@@ -17,8 +17,11 @@ static mut Z: u64 = 0;
 static NEW_FLAG: AtomicPtr<AtomicU64> = AtomicPtr::new(std::ptr::null_mut());
 
 /// A 64 KiB block: the allocator hands the freed block out again for the
-/// next request of its size.
+/// next request of its size. With `huge`, 1 GiB and a page (mapped on its
+/// own, unmapped, mapped again at the same address; only the flag's page
+/// is ever touched).
 const WORDS: usize = 1 << 13;
+const HUGE_WORDS: usize = (1 << 27) + 512;
 
 #[race_check]
 fn write_z() {
@@ -35,8 +38,9 @@ fn main() {
     let racy = match std::env::args().nth(1).as_deref() {
         Some("racy") => true,
         Some("fixed") => false,
-        _ => panic!("usage: stale-sync racy|fixed"),
+        _ => panic!("usage: stale-sync racy|fixed [huge]"),
     };
+    let words = if std::env::args().nth(2).as_deref() == Some("huge") { HUGE_WORDS } else { WORDS };
     let t3 = thread::spawn(|| {
         let flag = loop {
             let p = NEW_FLAG.load(Relaxed);
@@ -52,7 +56,7 @@ fn main() {
     });
     // Zeroed by the allocator, so that no plain write of the program's
     // initialises the atomics (thread 3 reads the new one unordered).
-    let layout = Layout::array::<AtomicU64>(WORDS).unwrap();
+    let layout = Layout::array::<AtomicU64>(words).unwrap();
     let old = unsafe { alloc_zeroed(layout) } as *const AtomicU64;
     let old_flag = old as usize;
     let t1 = thread::spawn(move || {
