@@ -104,7 +104,9 @@ pub const SHADOW_LEN: usize = (1 << APP_BITS) / 8 * CELLS * 8;
 /// would share cells (ThreadSanitizer's mapping makes the same bet).
 #[inline(always)]
 pub const fn shadow_of(addr: usize) -> usize {
-    SHADOW_ADDR + ((addr & ((1 << APP_BITS) - 1)) >> 3) * CELLS * 8
+    // The granule's byte offset times CELLS cells of 8 bytes per 8 bytes;
+    // wrapping, so that an unoptimised build has no overflow checks here.
+    SHADOW_ADDR.wrapping_add((addr & ((1 << APP_BITS) - 1) & !7).wrapping_mul(CELLS))
 }
 
 /// Index of `addr`'s granule within its chunk.
@@ -127,6 +129,18 @@ pub fn peek(addr: usize) -> [u64; CELLS] {
     // SAFETY: the reserved shadow covers every folded address and is never
     // unmapped; see above for the concurrent writes.
     std::array::from_fn(|i| unsafe { load(cell + 8 * i) })
+}
+
+/// Raw cell `i` (below [`CELLS`]) of the granule holding `addr`: one
+/// plain load, as [`peek`] reads them, for the hooks' inline check, which
+/// in an unoptimised build must not go through `array::from_fn` and its
+/// closures (they made the check three times slower there).
+///
+/// Only call this for a thread whose key is not [`NO_KEY`].
+#[inline(always)]
+pub fn peek_cell(addr: usize, i: usize) -> u64 {
+    // SAFETY: as in `peek`.
+    unsafe { load(shadow_of(addr).wrapping_add(8 * i)) }
 }
 
 /// One plain 8-byte load at `addr`. A `read_volatile`, except in the hooks
