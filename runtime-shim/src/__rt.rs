@@ -206,8 +206,8 @@ fn fail_test() {
 /// The hot path, inlined into annotated code: has this thread already made
 /// this very access (same bytes, at least as strong) since its last release?
 /// Then nothing can change and no other thread can learn anything new from
-/// it (TSan's `ContainsSameAccess`). One TLS read, one table lookup, two
-/// loads, and no atomic instruction: the TSan pass would instrument it.
+/// it (TSan's `ContainsSameAccess`). One TLS read, the cells' address by
+/// arithmetic, two loads, and no atomic instruction: the TSan pass would instrument it.
 #[cfg(racecheck)]
 #[inline(always)]
 fn seen_in_this_epoch(addr: usize, size: usize, write: bool) -> bool {
