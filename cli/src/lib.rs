@@ -122,6 +122,27 @@ struct TestArgs {
 }
 
 /// Entry point of both binaries. Never returns.
+/// The main-thread stack limit racecheck gives the programs it runs when
+/// it finds none (`ulimit -s unlimited`).
+pub const STACK_LIMIT: u64 = 8 << 30;
+
+/// With no stack limit, Linux lays a process out the legacy way: mappings
+/// grow up from a third of the address space, through the fixed range the
+/// runtime reserves for the shadow, so the program would run unchecked.
+/// So the limit becomes [`STACK_LIMIT`] (or the hard limit, if lower) for
+/// this process and the builds and programs it starts, as
+/// ThreadSanitizer re-executes such a program with a finite stack.
+fn finite_stack_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: reads the limit into a valid `rlimit`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0 || limit.rlim_cur != libc::RLIM_INFINITY {
+        return;
+    }
+    limit.rlim_cur = STACK_LIMIT.min(limit.rlim_max);
+    // SAFETY: lowers this process's own soft limit; nothing else changes.
+    unsafe { libc::setrlimit(libc::RLIMIT_STACK, &limit) };
+}
+
 pub fn main_impl(args: Vec<OsString>) -> ! {
     if std::env::var_os(wrapper::ENV_WRAPPER).is_some() {
         wrapper::run(args);
@@ -140,6 +161,9 @@ pub fn main_impl(args: Vec<OsString>) -> ! {
     };
     if let (Cmd::Test(t), Some(raw)) = (&mut cli.command, raw_test_args) {
         t.args = raw;
+    }
+    if matches!(cli.command, Cmd::Run(_) | Cmd::Test(_)) {
+        finite_stack_limit();
     }
     let result = match cli.command {
         Cmd::Run(a) => run(a),

@@ -585,6 +585,37 @@ fn shadow_address_taken_says_so_and_runs_unchecked() {
     assert!(!err.contains("DATA RACE"), "{err}");
 }
 
+/// With `ulimit -s unlimited`, Linux maps libraries from a third of the
+/// address space up, into the shadow's fixed range: the CLI gives the
+/// programs it runs a finite stack limit, and they are checked as usual;
+/// the same binary started by hand says why it runs unchecked.
+#[test]
+fn an_unlimited_stack_still_gets_its_races_reported() {
+    let script = format!(
+        "ulimit -s unlimited || exit 77; exec {} run -p counter",
+        env!("CARGO_BIN_EXE_racecheck")
+    );
+    let o = run({
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(&script).current_dir(testdata()).env_remove("RACECHECK_OPTIONS");
+        c
+    });
+    if o.status.code() == Some(77) {
+        eprintln!("skipped: the hard stack limit is finite here, so `ulimit -s unlimited` is refused");
+        return;
+    }
+    assert_eq!(o.status.code(), Some(RACES_FOUND), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Found 2 data race(s)"), "{}", stderr(&o));
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -s unlimited; exec {}", built("counter").display()))
+        .env_remove("RACECHECK_OPTIONS")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the stack size is unlimited"), "{}", stderr(&o));
+}
+
 #[test]
 fn signal_handlers_running_annotated_code_neither_deadlock_nor_race() {
     // Handlers interrupt every thread, including threads std is starting.

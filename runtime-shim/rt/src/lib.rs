@@ -355,10 +355,18 @@ fn init_inner() -> bool {
         },
     };
     if !shadow::init(options.shadow_huge_pages) {
+        let mut stack = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: reads a limit into a valid `rlimit`.
+        let unlimited = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut stack) } == 0 && stack.rlim_cur == libc::RLIM_INFINITY;
+        let why = if unlimited {
+            "the stack size is unlimited, so Linux maps libraries there (`ulimit -s 8192`, or run it through \
+             the racecheck CLI, which sets a finite limit)"
+        } else {
+            "the range is in use or the kernel refused (`ulimit -v` must be unlimited)"
+        };
         let msg = format!(
             "racecheck: cannot reserve the shadow memory at {:#x} (32 TiB of address space, \
-             reserved only): the range is in use or the kernel refused (`ulimit -v` must be unlimited); \
-             race detection is off\n",
+             reserved only): {why}; race detection is off\n",
             shadow::SHADOW_ADDR
         );
         sys::write_fd(2, msg.as_bytes());
