@@ -132,15 +132,23 @@ pub const STACK_LIMIT: u64 = 8 << 30;
 /// So the limit becomes [`STACK_LIMIT`] (or the hard limit, if lower) for
 /// this process and the builds and programs it starts, as
 /// ThreadSanitizer re-executes such a program with a finite stack.
+///
+/// Likewise a limit on address space (`ulimit -v`) is lifted as far as the
+/// hard limit allows: the shadow reserves 32 TiB of it.
 fn finite_stack_limit() {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: reads the limit into a valid `rlimit`.
-    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0 || limit.rlim_cur != libc::RLIM_INFINITY {
-        return;
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } == 0 && limit.rlim_cur == libc::RLIM_INFINITY {
+        limit.rlim_cur = STACK_LIMIT.min(limit.rlim_max);
+        // SAFETY: lowers this process's own soft limit; nothing else changes.
+        unsafe { libc::setrlimit(libc::RLIMIT_STACK, &limit) };
     }
-    limit.rlim_cur = STACK_LIMIT.min(limit.rlim_max);
-    // SAFETY: lowers this process's own soft limit; nothing else changes.
-    unsafe { libc::setrlimit(libc::RLIMIT_STACK, &limit) };
+    // SAFETY: as above.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0 && limit.rlim_cur != limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: raises this process's own soft limit to its hard one.
+        unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+    }
 }
 
 pub fn main_impl(args: Vec<OsString>) -> ! {

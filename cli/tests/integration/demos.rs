@@ -588,7 +588,8 @@ fn shadow_address_taken_says_so_and_runs_unchecked() {
 /// With `ulimit -s unlimited`, Linux maps libraries from a third of the
 /// address space up, into the shadow's fixed range: the CLI gives the
 /// programs it runs a finite stack limit, and they are checked as usual;
-/// the same binary started by hand says why it runs unchecked.
+/// the same binary started by hand says why it runs unchecked. A soft
+/// `ulimit -v` is lifted as well.
 #[test]
 fn an_unlimited_stack_still_gets_its_races_reported() {
     let script = format!(
@@ -614,6 +615,19 @@ fn an_unlimited_stack_still_gets_its_races_reported() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("the stack size is unlimited"), "{}", stderr(&o));
+    // A soft limit on address space (8 GB, far below the shadow's 32 TiB)
+    // is lifted to the hard one for the programs the CLI runs.
+    let o = run({
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(format!("ulimit -S -v 8000000 || exit 77; exec {} run -p counter", env!("CARGO_BIN_EXE_racecheck")))
+            .current_dir(testdata())
+            .env_remove("RACECHECK_OPTIONS");
+        c
+    });
+    if o.status.code() != Some(77) {
+        assert_eq!(o.status.code(), Some(RACES_FOUND), "{}", stderr(&o));
+    }
 }
 
 #[test]

@@ -358,9 +358,13 @@ fn init_inner() -> bool {
         let mut stack = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: reads a limit into a valid `rlimit`.
         let unlimited = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut stack) } == 0 && stack.rlim_cur == libc::RLIM_INFINITY;
+        let strict = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").is_ok_and(|m| m.trim() == "2");
         let why = if unlimited {
             "the stack size is unlimited, so Linux maps libraries there (`ulimit -s 8192`, or run it through \
              the racecheck CLI, which sets a finite limit)"
+        } else if strict {
+            "the kernel accounts every mapping (vm.overcommit_memory is 2; the shadow needs 0 or 1, as \
+             ThreadSanitizer's does)"
         } else {
             "the range is in use or the kernel refused (`ulimit -v` must be unlimited)"
         };
