@@ -125,21 +125,19 @@ pub const fn granule_in_chunk(addr: usize) -> usize {
 /// reserved once any thread has state.
 #[inline(always)]
 pub fn peek(addr: usize) -> [u64; CELLS] {
-    let cell = shadow_of(addr);
-    // SAFETY: the reserved shadow covers every folded address and is never
-    // unmapped; see above for the concurrent writes.
-    std::array::from_fn(|i| unsafe { load(cell + 8 * i) })
+    std::array::from_fn(|i| peek_cell(addr, i))
 }
 
 /// Raw cell `i` (below [`CELLS`]) of the granule holding `addr`: one
-/// plain load, as [`peek`] reads them, for the hooks' inline check, which
+/// plain load ([`peek`] reads them all), for the hooks' inline check, which
 /// in an unoptimised build must not go through `array::from_fn` and its
 /// closures (they made the check three times slower there).
 ///
 /// Only call this for a thread whose key is not [`NO_KEY`].
 #[inline(always)]
 pub fn peek_cell(addr: usize, i: usize) -> u64 {
-    // SAFETY: as in `peek`.
+    // SAFETY: the reserved shadow covers every folded address and is never
+    // unmapped; see `peek` for the concurrent writes.
     unsafe { load(shadow_of(addr).wrapping_add(8 * i)) }
 }
 

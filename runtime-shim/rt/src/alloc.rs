@@ -210,7 +210,13 @@ pub fn on_alloc(p: *mut u8, size: usize) {
 /// Empty the shadow of `[addr, addr + size)`, and forget the
 /// synchronisation objects of the atomics there: they die with the memory.
 pub(crate) fn clear_block(addr: usize, size: usize) {
-    if shadow::clear(addr, size, forget_atomics) {
+    clear_block_visiting(addr, size, forget_atomics);
+}
+
+/// [`clear_block`] with `visit` seeing each granule that was not empty
+/// (`shadow::clear`); it must forget the granule's atomics itself.
+fn clear_block_visiting(addr: usize, size: usize, visit: impl FnMut(usize, [u64; CELLS])) {
+    if shadow::clear(addr, size, visit) {
         syncs::remove_range(addr, size);
     }
 }
@@ -234,7 +240,7 @@ pub fn on_free(p: *mut u8, size: usize, pc: usize) {
     }
     let checked = with_state(|st| {
         let mut racing: Option<(usize, Cell)> = None;
-        let unread = shadow::clear(p as usize, size, |granule, cells| {
+        clear_block_visiting(p as usize, size, |granule, cells| {
             forget_atomics(granule, cells);
             if racing.is_none() {
                 // Atomic cells are left out: std's precompiled code frees
@@ -253,9 +259,6 @@ pub fn on_free(p: *mut u8, size: usize, pc: usize) {
                     .map(|c| (granule, c));
             }
         });
-        if unread {
-            syncs::remove_range(p as usize, size);
-        }
         if let Some((granule, prev)) = racing {
             let (off, len) = prev.offset_and_size();
             super::report::race(st, granule + off as usize, len as usize, AccessKind::Write, Event::Free(pc as u64), prev);

@@ -15,9 +15,8 @@
 
 use std::arch::naked_asm;
 
-use racecheck_detector::shadow::{self as rules, CELLS};
-
 use racecheck_detector::history::{Event, Frame};
+use racecheck_detector::shadow::{self as rules, CELLS};
 
 use super::{frames, ThreadState};
 use crate::abi::{shadow_of, APP_BITS, SHADOW_ADDR};
@@ -85,20 +84,14 @@ macro_rules! aligned {
         #[unsafe(naked)]
         #[no_mangle]
         pub unsafe extern "C" fn $name(addr: usize) {
-            naked_asm!(
-                fast_test!($($shift),*),
+            aligned_asm!(($size, $write $(, $shift)*),
                 "3:",
                 "ret",
                 "2:",
                 "mov rcx, qword ptr [rsp]",
                 "mov esi, {size}",
                 "mov edx, {write}",
-                "jmp {slow}",
-                fold = const 64 - APP_BITS,
-                shadow = const SHADOW_ADDR,
-                bytes = const rules::probe_bits($size, false),
-                write_bit = const rules::probe_bits($size, $write) - rules::probe_bits($size, false),
-                compare = const rules::probe_compare($write),
+                "jmp {slow}";
                 size = const $size,
                 write = const $write as u32,
                 slow = sym aligned_slow,
@@ -112,23 +105,28 @@ macro_rules! aligned {
 
             #[unsafe(naked)]
             pub unsafe extern "C" fn probe(addr: usize) -> u32 {
-                naked_asm!(
-                    fast_test!($($shift),*),
-                    "3:",
-                    "mov eax, 1",
-                    "ret",
-                    "2:",
-                    "xor eax, eax",
-                    "ret",
-                    fold = const 64 - APP_BITS,
-                    shadow = const SHADOW_ADDR,
-                    bytes = const rules::probe_bits($size, false),
-                    write_bit = const rules::probe_bits($size, $write) - rules::probe_bits($size, false),
-                    compare = const rules::probe_compare($write),
-                )
+                aligned_asm!(($size, $write $(, $shift)*), "3:", "mov eax, 1", "ret", "2:", "xor eax, eax", "ret";)
             }
         }
     )*};
+}
+
+/// The body of an [`aligned!`] function: [`fast_test!`] for an access of
+/// `$size` bytes (a write if `$write`), with its operands, then `$tail`
+/// (its hit at label 3, its miss at label 2) and the tail's operands.
+macro_rules! aligned_asm {
+    (($size:literal, $write:literal $(, $shift:literal)*), $($tail:literal),*; $($operands:tt)*) => {
+        naked_asm!(
+            fast_test!($($shift),*),
+            $($tail,)*
+            fold = const 64 - APP_BITS,
+            shadow = const SHADOW_ADDR,
+            bytes = const rules::probe_bits($size, false),
+            write_bit = const rules::probe_bits($size, $write) - rules::probe_bits($size, false),
+            compare = const rules::probe_compare($write),
+            $($operands)*
+        )
+    };
 }
 
 /// The inline test of [`aligned!`]: falls through on a hit, jumps to `2f`

@@ -191,25 +191,25 @@ fn chunk_at(index: usize) -> Option<*mut Chunk> {
 /// synchronisation objects another way (`syncs::remove_range`).
 #[inline(always)]
 pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) -> bool {
-    // The common case, every allocation and free of a small block: one
-    // chunk, a few granules, usually all empty on allocation. One pass.
-    let last = addr.wrapping_add(size).wrapping_sub(1);
-    if size != 0 && size <= SMALL && addr >> CHUNK_LOG == last >> CHUNK_LOG {
-        let Some(chunk) = chunk_at(addr >> CHUNK_LOG) else { return false };
-        let first = granule_in_chunk(addr);
-        let count = granule_in_chunk(last) - first + 1;
-        let mut granule = addr & !(GRANULE as usize - 1);
-        for g in 0..count {
-            // SAFETY: `count` granules from `first` lie inside the chunk
-            // (the range does not leave it); cells are only accessed
-            // atomically.
-            let cells = unsafe { &*(chunk.add((first + g) * CELLS) as *const [AtomicU64; CELLS]) };
-            clear_granule(cells, granule, &mut visit);
-            granule += GRANULE as usize;
-        }
+    // The common case, every allocation and free of a small block: a few
+    // granules, usually all empty on allocation. One pass, inline.
+    if size != 0 && size <= SMALL {
+        clear_granules(addr, addr.saturating_add(size), &mut visit);
         return false;
     }
     clear_range(addr, size, visit)
+}
+
+/// Empty the granules of `[addr, end)` one by one.
+#[inline(always)]
+fn clear_granules(addr: usize, end: usize, visit: &mut impl FnMut(usize, [u64; CELLS])) {
+    let mut at = addr & !(GRANULE as usize - 1);
+    while at < end {
+        if let Some(cells) = cells(at) {
+            clear_granule(cells, at, visit);
+        }
+        at += GRANULE as usize;
+    }
 }
 
 /// Empty one granule's cells, if they are not empty already.
@@ -263,12 +263,7 @@ fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELL
         }
         return unread;
     }
-    while at < end {
-        if let Some(cells) = cells(at) {
-            clear_granule(cells, at, &mut visit);
-        }
-        at += GRANULE as usize;
-    }
+    clear_granules(at, end, &mut visit);
     false
 }
 
