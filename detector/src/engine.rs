@@ -50,7 +50,8 @@ struct SlotState {
 pub struct Engine {
     threads: Vec<EngineThread>,
     slots: Vec<SlotState>,
-    shadow: HashMap<u64, [Cell; CELLS]>,
+    /// Each granule's cells and its spill cell (`shadow::check`).
+    shadow: HashMap<u64, ([Cell; CELLS], Cell)>,
     syncs: HashMap<u64, SyncClock>,
     history_log2: u32,
     pub races: Vec<Race>,
@@ -184,7 +185,9 @@ impl Engine {
         let slot = self.threads[t.0].slot;
         let mut epoch = None;
         for (granule, offset, len) in shadow::split(addr, size) {
-            let cells = self.shadow.get(&granule).copied().unwrap_or([Cell::EMPTY; CELLS]);
+            let (cells, spill) = self.shadow.get(&granule).copied().unwrap_or(([Cell::EMPTY; CELLS], Cell::EMPTY));
+            // The spill cell is read only when a cell says so, as in the runtime.
+            let spill = if cells.iter().any(|c| c.flags_spill()) { spill } else { Cell::EMPTY };
             let probe = Cell::new(slot, self.history(t).pos(), offset, len, kind);
             let epoch_start = self.threads[t.0].epoch_start;
             if cells.iter().any(|&c| shadow::is_same_access(c, probe, epoch_start)) {
@@ -203,16 +206,23 @@ impl Engine {
             self.refresh(t);
             let cur = Cell::new(slot, e, offset, len, kind);
             let clocks = &self.threads[t.0].clocks;
-            let v = shadow::check(&cells, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
+            let v = shadow::check(&cells, spill, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
             if let Some(prev) = v.race {
                 let race = self.describe(t, granule + offset, kind, prev);
                 self.races.push(race);
             }
-            let entry = self.shadow.entry(granule).or_insert([Cell::EMPTY; CELLS]);
-            entry[v.store_at] = cur;
+            let entry = self.shadow.entry(granule).or_insert(([Cell::EMPTY; CELLS], Cell::EMPTY));
+            match v.spill {
+                shadow::Spill::Keep => {}
+                shadow::Spill::Clear => entry.1 = Cell::EMPTY,
+                shadow::Spill::Put(evicted) => entry.1 = evicted,
+            }
+            if let Some(at) = v.store_at {
+                entry.0[at] = Cell::from_raw(v.stored(cur, spill));
+            }
             for i in 0..CELLS {
                 if v.clear >> i & 1 == 1 {
-                    entry[i] = Cell::EMPTY;
+                    entry.0[i] = Cell::EMPTY;
                 }
             }
         }
@@ -514,5 +524,29 @@ mod tests {
         e.write(a, FLAG + 4, 4, 7);
         e.write(b, FLAG, 1, 8);
         assert_eq!(e.races.len(), 2, "atomic vs plain write");
+    }
+
+    /// Two readers ordered after a write take both cells; the write moves
+    /// to the spill cell, and a third reader not ordered after it races
+    /// with it (issue 19: it used to be evicted, and this race missed).
+    #[test]
+    fn a_write_outlives_two_ordered_readers() {
+        let mut e = engine();
+        let late = e.spawn(MAIN);
+        let w = e.spawn(MAIN);
+        e.write(w, X, 8, 1);
+        e.join(MAIN, w);
+        let r2 = e.spawn(MAIN);
+        let r3 = e.spawn(MAIN);
+        e.read(r2, X, 8, 2);
+        e.read(r3, X, 8, 3);
+        // Both readers read again: no report, and no cell lost.
+        e.read(r2, X, 8, 2);
+        e.read(r3, X, 8, 3);
+        assert!(e.races.is_empty(), "{:?}", e.races);
+        e.read(late, X, 8, 4);
+        assert_eq!(e.races.len(), 1, "{:?}", e.races);
+        assert_eq!(e.races[0].previous_thread, Some(w));
+        assert_eq!(e.races[0].previous.kind(), AccessKind::Write);
     }
 }

@@ -95,13 +95,27 @@ pub const SHADOW_ADDR: usize = 0x1000_0000_0000;
 /// 32 TiB: two 8-byte cells per 8-byte granule of `2^APP_BITS` bytes.
 pub const SHADOW_LEN: usize = (1 << APP_BITS) / 8 * CELLS * 8;
 
+/// The spill cells: one 8-byte cell per 8-byte granule, for a write
+/// evicted from the granule's cells (`racecheck_detector::shadow::check`),
+/// read only when a cell flags it, so its pages are touched only where
+/// writes were spilled. A second reservation, right after the shadow.
+pub const SPILL_ADDR: usize = SHADOW_ADDR + SHADOW_LEN;
+/// 16 TiB: one cell per granule of `2^APP_BITS` bytes.
+pub const SPILL_LEN: usize = (1 << APP_BITS) / 8 * 8;
+
+/// The spill cell of `addr`'s granule (see [`shadow_of`]).
+#[inline(always)]
+pub const fn spill_of(addr: usize) -> usize {
+    SPILL_ADDR.wrapping_add(addr & ((1 << APP_BITS) - 1) & !7)
+}
+
 /// The first cell of `addr`'s granule. Linux puts a program's memory in
 /// two places, its image and heap (`0x55…`/`0x56…` for a PIE, near 0 for
 /// a fixed-address executable) and its mappings and stacks (below
 /// `0x7fff…`), which keep distinct low 44 bits unless one grows past
-/// 16 TiB; the shadow itself lies at `0x1000…`–`0x3000…`, where the kernel
-/// places nothing unasked. Two addresses that share their low 44 bits
-/// would share cells (ThreadSanitizer's mapping makes the same bet).
+/// 16 TiB; the shadow itself lies at `0x1000…`–`0x3000…` and the spill
+/// cells at `0x3000…`–`0x4000…`, where the kernel places nothing unasked.
+/// Two addresses that share their low 44 bits would share cells (ThreadSanitizer's mapping makes the same bet).
 #[inline(always)]
 pub const fn shadow_of(addr: usize) -> usize {
     // The granule's byte offset times CELLS cells of 8 bytes per 8 bytes;

@@ -116,6 +116,8 @@ fn annotated_demos_keep_their_verdicts_in_deep_mode() {
         ("fd-sync", &["fixed"], false),
         ("stale-sync", &["racy"], true),
         ("stale-sync", &["fixed"], false),
+        ("late-reader", &["racy"], true),
+        ("late-reader", &["fixed"], false),
     ];
     for (krate, args, racy) in cases {
         let mut all = vec!["run", "--deep", "-p", krate, "--"];

@@ -77,6 +77,16 @@ fn an_atomic_freed_with_a_large_block_leaves_no_clock_behind() {
     assert_silent_with("stale-sync", &["fixed", "huge"]);
 }
 
+/// Two readers ordered after a write take a word's two cells; the write
+/// moves to the spill cell, and a third reader not ordered after it is
+/// reported against it (issue 19: the write was evicted, the race missed).
+/// Its report is testdata/late-reader/expected.stderr.
+#[test]
+fn a_write_followed_by_two_readers_still_races_with_a_third() {
+    assert_racy_with("late-reader", &["racy"], "late-reader", 1);
+    assert_silent_with("late-reader", &["fixed"]);
+}
+
 #[test]
 fn counter_with_mutex_is_silent() {
     assert_silent("counter-fixed");

@@ -20,7 +20,7 @@ use super::syncs::{self, AddrHasher};
 use super::thread::ThreadInfo;
 use super::{forget_sync, shadow, sys, while_busy, with_state, ENABLED};
 use racecheck_detector::history::Event;
-use racecheck_detector::shadow::{AccessKind, Cell, CELLS};
+use racecheck_detector::shadow::{AccessKind, Cell};
 
 /// A live heap block.
 #[derive(Clone)]
@@ -215,7 +215,7 @@ pub(crate) fn clear_block(addr: usize, size: usize) {
 
 /// [`clear_block`] with `visit` seeing each granule that was not empty
 /// (`shadow::clear`); it must forget the granule's atomics itself.
-fn clear_block_visiting(addr: usize, size: usize, visit: impl FnMut(usize, [u64; CELLS])) {
+fn clear_block_visiting(addr: usize, size: usize, visit: impl FnMut(usize, shadow::Kept)) {
     if shadow::clear(addr, size, visit) {
         syncs::remove_range(addr, size);
     }
@@ -223,7 +223,7 @@ fn clear_block_visiting(addr: usize, size: usize, visit: impl FnMut(usize, [u64;
 
 /// A cleared granule's sync object goes with it.
 #[inline(always)]
-pub(crate) fn forget_atomics(granule: usize, cells: [u64; CELLS]) {
+pub(crate) fn forget_atomics(granule: usize, cells: shadow::Kept) {
     if shadow::any_atomic(cells) {
         forget_sync(granule);
     }

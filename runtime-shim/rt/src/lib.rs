@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 
 use racecheck_detector::history::{Event, Frame, History};
 use racecheck_detector::options::{Options, Suppressions};
-use racecheck_detector::shadow::{self as rules, AccessKind, Cell, CELLS};
+use racecheck_detector::shadow::{self as rules, AccessKind, Cell, Spill, CELLS};
 use racecheck_detector::sync::{Effect, LoadOrd, RmwOrd, StoreOrd, SyncClock, ThreadClocks};
 use racecheck_detector::{Epoch, Slot};
 
@@ -110,6 +110,8 @@ pub struct ThreadState {
     pub stack_hi: usize,
     /// Runs of first accesses, for prefaulted shadow (`shadow::note_fresh`).
     pub density: shadow::Density,
+    /// Runs of writes moved to spill cells, likewise (`shadow::note_spill`).
+    pub spills: shadow::Density,
     /// Synchronisation objects this thread used last.
     pub syncs: syncs::Cache,
     /// Room for a clock read without a lock (`syncs::read`).
@@ -662,9 +664,24 @@ fn check_granule(
         cells[at].store(cur.raw(), Relaxed);
         return;
     }
+    // A write evicted to the spill cell, if a cell says so.
+    let spill_cell = snapshot.iter().any(|c| c.flags_spill()).then(|| shadow::spill(granule));
+    let spilled = spill_cell.map_or(Cell::EMPTY, |s| Cell::from_raw(s.load(Relaxed)));
     let clocks = &st.clocks;
-    let v = rules::check(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
-    cells[v.store_at].store(cur.raw(), Relaxed);
+    let v = rules::check(&snapshot, spilled, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
+    match v.spill {
+        Spill::Keep => {}
+        Spill::Clear => spill_cell.expect("a spilled write").store(0, Relaxed),
+        // Before the cell that flags it (a reader who sees the flag and
+        // misses the write only misses a race).
+        Spill::Put(evicted) => {
+            shadow::note_spill(&mut st.spills, granule);
+            shadow::spill(granule).store(evicted.raw(), Relaxed)
+        }
+    }
+    if let Some(at) = v.store_at {
+        cells[at].store(v.stored(cur, spilled), Release);
+    }
     for (i, cell) in cells.iter().enumerate() {
         if v.clear >> i & 1 == 1 {
             cell.store(0, Relaxed);

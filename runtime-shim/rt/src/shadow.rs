@@ -8,6 +8,12 @@
 //! a dependent load on every check, most of what deep mode's calls lost to
 //! ThreadSanitizer's).
 //!
+//! Beside it, a reservation of 16 TiB holds one *spill cell* per granule
+//! ([`SPILL_ADDR`]): where a write had to give its cell to another access,
+//! it moves there (`racecheck_detector::shadow::check`), and the cell that
+//! took its place flags it. Only flagged granules read their spill cell,
+//! so its pages cost memory only where two readers followed a write.
+//!
 //! Page faults on fresh shadow cost more than the checks themselves when a
 //! program sweeps through new memory: two faults per 4 KiB page (the fast
 //! path's read maps the zero page, the first write copies it). So once a
@@ -26,8 +32,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 
 use racecheck_detector::shadow::{Cell, CELLS, GRANULE};
 
-use crate::abi::{self, granule_in_chunk, APP_BITS, CHUNKS, CHUNK_LOG, GRANULES_PER_CHUNK, SHADOW_LEN};
+use crate::abi::{self, granule_in_chunk, APP_BITS, CHUNKS, CHUNK_LOG, GRANULES_PER_CHUNK, SHADOW_LEN, SPILL_ADDR, SPILL_LEN};
 pub use crate::abi::SHADOW_ADDR;
+
+/// What [`clear`] shows of a granule: its cells (without their spill
+/// flags), then its spill cell (empty unless a cell flagged it).
+pub type Kept = [u64; CELLS + 1];
 
 const _: () = assert!(CELLS == crate::abi::CELLS, "the inline check reads the detector's cells");
 const CHUNK_BYTES: usize = GRANULES_PER_CHUNK * CELLS * 8;
@@ -50,32 +60,46 @@ pub fn init(huge_pages: bool) -> bool {
     if RESERVED.load(Acquire) {
         return true;
     }
+    if !reserve(SHADOW_ADDR, SHADOW_LEN, huge_pages) {
+        return false;
+    }
+    // Spill cells are few and scattered: never huge pages.
+    if !reserve(SPILL_ADDR, SPILL_LEN, false) {
+        // SAFETY: the shadow's reservation, just made, unused yet.
+        unsafe { libc::munmap(SHADOW_ADDR as *mut libc::c_void, SHADOW_LEN) };
+        return false;
+    }
+    RESERVED.store(true, Release);
+    true
+}
+
+/// Reserve `len` bytes of address space at `at`, `MAP_NORESERVE`.
+fn reserve(at: usize, len: usize, huge_pages: bool) -> bool {
     // SAFETY: a fresh private anonymous mapping at a fixed address that must
     // be free (MAP_FIXED_NOREPLACE fails rather than replace anything).
-    let shadow = unsafe {
+    let map = unsafe {
         libc::mmap(
-            SHADOW_ADDR as *mut libc::c_void,
-            SHADOW_LEN,
+            at as *mut libc::c_void,
+            len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
             -1,
             0,
         )
     };
-    if shadow == libc::MAP_FAILED {
+    if map == libc::MAP_FAILED {
         return false;
     }
-    if shadow as usize != SHADOW_ADDR {
+    if map as usize != at {
         // A kernel older than 4.17 took the address as a hint only.
         // SAFETY: the mapping we just made, of that length.
-        unsafe { libc::munmap(shadow, SHADOW_LEN) };
+        unsafe { libc::munmap(map, len) };
         return false;
     }
     if !huge_pages {
         // SAFETY: advice on our own fresh mapping; contents unchanged.
-        unsafe { libc::madvise(shadow, SHADOW_LEN, libc::MADV_NOHUGEPAGE) };
+        unsafe { libc::madvise(map, len, libc::MADV_NOHUGEPAGE) };
     }
-    RESERVED.store(true, Release);
     true
 }
 
@@ -90,6 +114,15 @@ pub fn cells(addr: usize) -> Option<&'static [AtomicU64; CELLS]> {
     // reserved, never unmapped, and covers every folded address; cells are
     // only accessed atomically.
     Some(unsafe { &*(abi::shadow_of(addr) as *const [AtomicU64; CELLS]) })
+}
+
+/// The spill cell of the granule holding `addr` (see
+/// `racecheck_detector::shadow::check`), for an address [`cells`] answered.
+#[inline(always)]
+pub fn spill(addr: usize) -> &'static AtomicU64 {
+    // SAFETY: as for `cells`: reserved with the shadow, never unmapped,
+    // accessed atomically only.
+    unsafe { &*(abi::spill_of(addr) as *const AtomicU64) }
 }
 
 /// One thread's run of first accesses to fresh granules (see module docs).
@@ -114,6 +147,36 @@ const _: () = assert!(CHUNK_BYTES >> WINDOW_LOG <= 32, "one bit per window in a 
 /// chunk is advised once).
 #[inline(always)]
 pub fn note_fresh(d: &mut Density, addr: usize) {
+    if let Some((chunk, window, first)) = note_run(d, addr) {
+        make_dense(chunk, addr, window, first);
+    }
+}
+
+/// Note a write moved to `addr`'s spill cell: as [`note_fresh`], for the
+/// spill cells (`d`: the thread's run of spills). Two threads reading
+/// what a third wrote spill a write per granule on their first pass, and
+/// a page fault per 512 of them cost more than the rest of the pass.
+#[inline(always)]
+pub fn note_spill(d: &mut Density, addr: usize) {
+    if let Some((chunk, window, _)) = note_run(d, addr) {
+        if super::runtime().options.shadow_prefault {
+            let at = abi::spill_of(chunk << CHUNK_LOG) + (window << SPILL_WINDOW_LOG);
+            // SAFETY: a window inside the spill cells' reservation (a chunk's
+            // spill cells are a whole number of windows); populating faults
+            // pages in and never changes what they hold.
+            unsafe { libc::madvise(at as *mut libc::c_void, 1 << SPILL_WINDOW_LOG, MADV_POPULATE_WRITE) };
+        }
+    }
+}
+
+/// The spill cells of one prefault window (one cell per granule).
+const SPILL_WINDOW_LOG: u32 = WINDOW_LOG - CELLS.ilog2();
+
+/// Count one more event of a run in `addr`'s chunk. Once the run is
+/// dense, the chunk, the window `addr` is in and whether it is the run's
+/// first, the first time the window is reached.
+#[inline(always)]
+fn note_run(d: &mut Density, addr: usize) -> Option<(usize, usize, bool)> {
     let chunk = addr >> CHUNK_LOG;
     if d.chunk != chunk {
         d.chunk = chunk;
@@ -126,9 +189,10 @@ pub fn note_fresh(d: &mut Density, addr: usize) {
         if d.faulted >> window & 1 == 0 {
             let first = d.faulted == 0;
             d.faulted |= 1 << window;
-            make_dense(chunk, addr, window, first);
+            return Some((chunk, window, first));
         }
     }
+    None
 }
 
 /// Is the thread in a dense run of first accesses inside `addr`'s chunk?
@@ -190,7 +254,7 @@ fn chunk_at(index: usize) -> Option<*mut Chunk> {
 /// instead, and then `clear` returns true: the caller finds the range's
 /// synchronisation objects another way (`syncs::remove_range`).
 #[inline(always)]
-pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) -> bool {
+pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, Kept)) -> bool {
     // The common case, every allocation and free of a small block: a few
     // granules, usually all empty on allocation. One pass, inline.
     if size != 0 && size <= SMALL {
@@ -202,7 +266,7 @@ pub fn clear(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS]
 
 /// Empty the granules of `[addr, end)` one by one.
 #[inline(always)]
-fn clear_granules(addr: usize, end: usize, visit: &mut impl FnMut(usize, [u64; CELLS])) {
+fn clear_granules(addr: usize, end: usize, visit: &mut impl FnMut(usize, Kept)) {
     let mut at = addr & !(GRANULE as usize - 1);
     while at < end {
         if let Some(cells) = cells(at) {
@@ -212,15 +276,24 @@ fn clear_granules(addr: usize, end: usize, visit: &mut impl FnMut(usize, [u64; C
     }
 }
 
-/// Empty one granule's cells, if they are not empty already.
+/// Empty one granule's cells (and its spill cell, if they flag it), if
+/// they are not empty already.
 #[inline(always)]
-fn clear_granule(cells: &[AtomicU64; CELLS], granule: usize, visit: &mut impl FnMut(usize, [u64; CELLS])) {
+fn clear_granule(cells: &[AtomicU64; CELLS], granule: usize, visit: &mut impl FnMut(usize, Kept)) {
     let raw: [u64; CELLS] = std::array::from_fn(|i| cells[i].load(Relaxed));
     // Freshly allocated memory has empty cells: a load per cell.
-    if raw.iter().fold(0, |acc, c| acc | c) == 0 {
+    let any = raw.iter().fold(0, |acc, c| acc | c);
+    if any == 0 {
         return;
     }
-    visit(granule, raw);
+    let mut kept = [0; CELLS + 1];
+    for (k, c) in kept.iter_mut().zip(raw) {
+        *k = Cell::from_raw(c).plain().raw();
+    }
+    if Cell::from_raw(any).flags_spill() {
+        kept[CELLS] = spill(granule).swap(0, Relaxed);
+    }
+    visit(granule, kept);
     for c in cells {
         c.store(0, Relaxed);
     }
@@ -229,7 +302,7 @@ fn clear_granule(cells: &[AtomicU64; CELLS], granule: usize, visit: &mut impl Fn
 /// Does any raw cell hold an atomic access (so a sync object may live at
 /// its granule)?
 #[inline(always)]
-pub fn any_atomic(cells: [u64; CELLS]) -> bool {
+pub fn any_atomic(cells: Kept) -> bool {
     Cell::from_raw(cells.iter().fold(0, |acc, c| acc | c)).is_atomic()
 }
 
@@ -246,7 +319,7 @@ const VISIT_LIMIT: usize = 1 << 30;
 /// touched holds nothing), then whole pages dropped; beyond
 /// [`VISIT_LIMIT`], pages dropped unread (then true).
 #[inline(never)]
-fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELLS])) -> bool {
+fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, Kept)) -> bool {
     let end = addr.saturating_add(size).min(CHUNKS << CHUNK_LOG);
     let mut at = addr & !(GRANULE as usize - 1);
     if (end.saturating_sub(at) / GRANULE as usize) * CELLS * 8 >= 1 << 16 {
@@ -258,7 +331,8 @@ fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELL
             if !unread {
                 visit_resident(at, count, &mut visit);
             }
-            clear_pages(abi::shadow_of(at), count);
+            clear_pages(abi::shadow_of(at), count * CELLS * 8);
+            clear_pages(abi::spill_of(at), count * 8);
             at = piece_end;
         }
         return unread;
@@ -270,7 +344,7 @@ fn clear_range(addr: usize, size: usize, mut visit: impl FnMut(usize, [u64; CELL
 /// Visit (and empty) the granules of `count` from `at` whose shadow page is
 /// resident, as `mincore` tells, 16 MiB of shadow per call. Should it fail,
 /// every page is visited.
-fn visit_resident(at: usize, count: usize, visit: &mut impl FnMut(usize, [u64; CELLS])) {
+fn visit_resident(at: usize, count: usize, visit: &mut impl FnMut(usize, Kept)) {
     const PAGE: usize = 4096;
     const BATCH: usize = 4096;
     const CELL_BYTES: usize = CELLS * 8;
@@ -301,24 +375,25 @@ fn visit_resident(at: usize, count: usize, visit: &mut impl FnMut(usize, [u64; C
     }
 }
 
-/// Zero the cells of `count` granules from the shadow address `start`,
+/// Zero `len` bytes of cells from the shadow (or spill) address `start`,
 /// dropping whole pages.
-fn clear_pages(start: usize, count: usize) {
+fn clear_pages(start: usize, len: usize) {
     const PAGE: usize = 4096;
-    let end = start + count * CELLS * 8;
+    let end = start + len;
     let page_lo = (start + PAGE - 1) & !(PAGE - 1);
     let page_hi = end & !(PAGE - 1);
     let zero = |from: usize, to: usize| {
         let mut p = from;
         while p < to {
-            // SAFETY: [from, to) lies inside the shadow's reservation.
+            // SAFETY: [from, to) lies inside the shadow's or the spill
+            // cells' reservation.
             unsafe { (*(p as *const AtomicU64)).store(0, Relaxed) };
             p += 8;
         }
     };
     if page_lo < page_hi {
         zero(start, page_lo);
-        // SAFETY: whole pages inside the shadow's private anonymous mapping;
+        // SAFETY: whole pages inside a private anonymous reservation of ours;
         // MADV_DONTNEED makes them read back as zero.
         unsafe { libc::madvise(page_lo as *mut libc::c_void, page_hi - page_lo, libc::MADV_DONTNEED) };
         zero(page_hi, end);

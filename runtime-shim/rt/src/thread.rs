@@ -152,6 +152,7 @@ fn new_state(
         stack_lo,
         stack_hi,
         density: Default::default(),
+        spills: Default::default(),
         syncs: Default::default(),
         scratch: Default::default(),
         stacks: Default::default(),
