@@ -683,6 +683,26 @@ mod tests {
         assert_eq!(v.spill, Spill::Keep);
     }
 
+    const KINDS: [AccessKind; 4] = [AccessKind::Read, AccessKind::Write, AccessKind::AtomicRead, AccessKind::AtomicWrite];
+
+    /// The empty cell, then every kind of access of threads 1 to `threads`
+    /// at epoch 3 to a whole granule and to its first half (each also
+    /// flagging a spilled write, if `flagged`).
+    fn alphabet(threads: usize, flagged: bool) -> Vec<Cell> {
+        let mut cells = vec![Cell::EMPTY];
+        for slot in 1..=threads {
+            for kind in KINDS {
+                for (off, size) in [(0, 8), (0, 4)] {
+                    cells.push(c(slot, 3, off, size, kind));
+                    if flagged {
+                        cells.push(Cell::from_raw(c(slot, 3, off, size, kind).raw() | Cell::SPILL));
+                    }
+                }
+            }
+        }
+        cells
+    }
+
     /// Over every granule of a small alphabet (two cells and a spill cell
     /// of four threads' accesses) and every access of thread 2, with every
     /// happens-before answer: a write leaves the granule (neither kept nor
@@ -691,15 +711,8 @@ mod tests {
     /// unordered and conflicting.
     #[test]
     fn no_write_is_dropped_while_a_read_could_be() {
-        let kinds = [AccessKind::Read, AccessKind::Write, AccessKind::AtomicRead, AccessKind::AtomicWrite];
-        let mut alphabet = vec![Cell::EMPTY];
-        for slot in 1..=4 {
-            for kind in kinds {
-                for (off, size) in [(0, 8), (0, 4)] {
-                    alphabet.push(c(slot, 3, off, size, kind));
-                }
-            }
-        }
+        let kinds = KINDS;
+        let alphabet = alphabet(4, false);
         let spills: Vec<Cell> = alphabet.iter().copied().filter(|x| x.is_empty() || x.is_write()).collect();
         let mut dropped_writes = 0;
         for &a in &alphabet {
@@ -768,16 +781,8 @@ mod tests {
         // access of thread 2: where `quick_store` answers, `check` must find
         // no race, clear nothing, and store in the same cell, whatever the
         // clocks say.
-        let kinds = [AccessKind::Read, AccessKind::Write, AccessKind::AtomicRead, AccessKind::AtomicWrite];
-        let mut alphabet = vec![Cell::EMPTY];
-        for slot in 1..=3 {
-            for kind in kinds {
-                for (off, size) in [(0, 8), (0, 4)] {
-                    alphabet.push(c(slot, 3, off, size, kind));
-                    alphabet.push(Cell::from_raw(c(slot, 3, off, size, kind).raw() | Cell::SPILL));
-                }
-            }
-        }
+        let kinds = KINDS;
+        let alphabet = alphabet(3, true);
         let mut answered = 0;
         for &a in &alphabet {
             for &b in &alphabet {
