@@ -588,7 +588,7 @@ fn shadow_address_taken_says_so_and_runs_unchecked() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("shadow-taken: ran to the end, counter 2"), "{out}\n{err}");
     assert_eq!(
-        err.matches("racecheck: cannot reserve the shadow memory at 0x100000000000 (32 TiB of address space, reserved only)").count(),
+        err.matches("racecheck: cannot reserve the shadow memory at 0x100000000000 (48 TiB of address space with the spill cells, reserved only)").count(),
         1,
         "{err}"
     );
@@ -625,7 +625,7 @@ fn an_unlimited_stack_still_gets_its_races_reported() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("the stack size is unlimited"), "{}", stderr(&o));
-    // A soft limit on address space (8 GB, far below the shadow's 32 TiB)
+    // A soft limit on address space (8 GB, far below the shadow's 48 TiB)
     // is lifted to the hard one for the programs the CLI runs.
     let o = run({
         let mut c = Command::new("sh");

@@ -371,8 +371,8 @@ fn init_inner() -> bool {
             "the range is in use or the kernel refused (`ulimit -v` must be unlimited)"
         };
         let msg = format!(
-            "racecheck: cannot reserve the shadow memory at {:#x} (32 TiB of address space, \
-             reserved only): {why}; race detection is off\n",
+            "racecheck: cannot reserve the shadow memory at {:#x} (48 TiB of address space with the \
+             spill cells, reserved only): {why}; race detection is off\n",
             shadow::SHADOW_ADDR
         );
         sys::write_fd(2, msg.as_bytes());
@@ -664,19 +664,20 @@ fn check_granule(
         cells[at].store(cur.raw(), Relaxed);
         return;
     }
-    // A write evicted to the spill cell, if a cell says so.
-    let spill_cell = snapshot.iter().any(|c| c.flags_spill()).then(|| shadow::spill(granule));
-    let spilled = spill_cell.map_or(Cell::EMPTY, |s| Cell::from_raw(s.load(Relaxed)));
+    // A write evicted to the spill cell, read if a cell says so.
+    let spill = shadow::spill(granule);
+    let flagged = snapshot.iter().any(|c| c.flags_spill());
+    let spilled = if flagged { Cell::from_raw(spill.load(Relaxed)) } else { Cell::EMPTY };
     let clocks = &st.clocks;
     let v = rules::check(&snapshot, spilled, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
     match v.spill {
         Spill::Keep => {}
-        Spill::Clear => spill_cell.expect("a spilled write").store(0, Relaxed),
+        Spill::Clear => spill.store(0, Relaxed),
         // Before the cell that flags it (a reader who sees the flag and
         // misses the write only misses a race).
         Spill::Put(evicted) => {
             shadow::note_spill(&mut st.spills, granule);
-            shadow::spill(granule).store(evicted.raw(), Relaxed)
+            spill.store(evicted.raw(), Relaxed)
         }
     }
     if let Some(at) = v.store_at {
