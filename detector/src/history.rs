@@ -181,6 +181,18 @@ impl History {
         p
     }
 
+    /// The epoch of the last event if it is `event` and no earlier than
+    /// `since`: the owner may then give that epoch to `event` again instead
+    /// of appending it. Nothing was appended after it, so no frame was
+    /// recorded as entered or left since; the stack around it is the stack
+    /// now whenever the owner's frames are all recorded. Owner thread only.
+    #[inline]
+    pub fn last_if(&self, event: Event, since: Epoch) -> Option<Epoch> {
+        let last = self.pos.load(Relaxed) - 1;
+        let raw = self.events[(last & (self.capacity() - 1)) as usize].load(Relaxed);
+        (last >= since.max(1) && raw == event.encode()).then_some(last)
+    }
+
     /// Append a frame entry; `stack` is the stack before the new frame.
     #[inline]
     pub fn push_enter(&self, frame: Frame, stack: &[Frame]) {
@@ -398,6 +410,28 @@ mod tests {
         let r = o.h.replay(e).expect("restorable");
         assert_eq!(r.event, Event::PcWrite(0x105));
         assert_eq!(r.stack, vec![Frame { func: 1, caller_pc: 10 }, Frame::call(0x100)]);
+    }
+
+    #[test]
+    fn a_repeated_event_reuses_its_epoch_only_with_nothing_between() {
+        let mut o = Owner::new(11);
+        assert_eq!(o.h.last_if(Event::Pad, 0), None, "nothing recorded yet");
+        o.enter(1);
+        let e = o.access(5);
+        assert_eq!(o.h.last_if(Event::Write(5), 1), Some(e));
+        assert_eq!(o.h.last_if(Event::Write(6), 1), None, "another site");
+        assert_eq!(o.h.last_if(Event::Read(5), 1), None, "another kind");
+        assert_eq!(o.h.last_if(Event::Write(5), e + 1), None, "an epoch began after it");
+        // A sweep reusing the epoch leaves the history where it was, and the
+        // epoch still restores the same stack.
+        for _ in 0..10_000 {
+            assert_eq!(o.h.last_if(Event::Write(5), 1), Some(e));
+        }
+        assert_eq!(o.h.replay(e).unwrap().stack, vec![Frame { func: 1, caller_pc: 10 }]);
+        o.enter(2);
+        assert_eq!(o.h.last_if(Event::Write(5), 1), None, "a frame entered since");
+        o.exit();
+        assert_eq!(o.h.last_if(Event::Write(5), 1), None, "a frame left since");
     }
 
     #[test]

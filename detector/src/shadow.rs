@@ -465,21 +465,26 @@ pub fn check(
     Verdict { store_at, clear: 0, race, spill: spill_verdict }
 }
 
-/// The common case of [`check`] without its machinery: when no cell can
+/// The common cases of [`check`] without its machinery: when no cell can
 /// race with `cur` and none needs clearing, the cell `check` would store
 /// `cur` in. That holds when every busy cell is the current thread's own
 /// access, or, for an atomic `cur`, an atomic access of the same bytes
-/// (atomics never race with each other); `cur` then goes where `check`
-/// puts it: its own matching cell, else an empty one. `None`: run `check`,
-/// which also it must when a cell flags a spilled write.
+/// (atomics never race with each other), or one other thread's plain
+/// access that happens before `cur` and that `cur` subsumes (a thread's
+/// first pass over memory another thread filled before starting it).
+/// `cur` then goes where `check` puts it: the subsumed cell, else its own
+/// matching cell, else an empty one. `None`: run `check`, which also it
+/// must when a cell flags a spilled write. `happens_before` as for `check`,
+/// asked about one cell at most.
 #[inline(always)]
-pub fn quick_store(cells: &[Cell; CELLS], cur: Cell) -> Option<usize> {
+pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce(Cell) -> bool) -> Option<usize> {
     // On raw cells: `diff` has a bit set where the two accesses differ.
     const SLOT: u64 = ((1 << Cell::SLOT_BITS) - 1) << Cell::SLOT_SHIFT;
     const ATOMIC_AND_MASK: u64 = (1 << Cell::ATOMIC_SHIFT) | ((1 << Cell::MASK_BITS) - 1);
     const WRITE: u64 = 1 << Cell::WRITE_SHIFT;
     let mut own = None;
     let mut empty = None;
+    let mut other = None;
     for (i, &old) in cells.iter().enumerate() {
         let diff = old.0 ^ cur.0;
         if old.flags_spill() {
@@ -493,13 +498,19 @@ pub fn quick_store(cells: &[Cell; CELLS], cur: Cell) -> Option<usize> {
             if own.is_none() && diff & ATOMIC_AND_MASK == 0 && (cur.0 & WRITE != 0 || old.0 & WRITE == 0) {
                 own = Some(i);
             }
-        } else if !(cur.is_atomic() && diff & ATOMIC_AND_MASK == 0) {
-            // Another thread's access that is not an atomic of the same bytes
-            // as an atomic `cur`.
+        } else if cur.is_atomic() && diff & ATOMIC_AND_MASK == 0 {
+            // An atomic access of the same bytes as an atomic `cur`.
+        } else if other.is_none() {
+            other = Some((i, old));
+        } else {
             return None;
         }
     }
-    own.or(empty)
+    let Some((i, old)) = other else { return own.or(empty) };
+    // Subsumed as `check` has it, with no own cell that `check` would
+    // store in instead (and then clear this one).
+    let subsumed = !cur.is_atomic() && old.mask() & !cur.mask() == 0 && (cur.is_write() || !old.is_write());
+    (subsumed && own.is_none() && happens_before(old)).then_some(i)
 }
 
 /// Split an access `[addr, addr+size)` into per-granule pieces
@@ -779,8 +790,8 @@ mod tests {
         // Every pair of cells from a small alphabet of accesses (two threads
         // and a third, all kinds, two byte ranges), against every current
         // access of thread 2: where `quick_store` answers, `check` must find
-        // no race, clear nothing, and store in the same cell, whatever the
-        // clocks say.
+        // no race, clear nothing, and store in the same cell, with the clocks
+        // saying the same to both.
         let kinds = KINDS;
         let alphabet = alphabet(3, true);
         let mut answered = 0;
@@ -789,10 +800,10 @@ mod tests {
                 for kind in kinds {
                     for (off, size) in [(0, 8), (0, 4)] {
                         let cur = c(2, 5, off, size, kind);
-                        let Some(at) = quick_store(&pad(&[a, b]), cur) else { continue };
-                        assert!(!a.flags_spill() && !b.flags_spill(), "a flagged spill goes to check");
-                        answered += 1;
                         for hb in [false, true] {
+                            let Some(at) = quick_store(&pad(&[a, b]), cur, |_| hb) else { continue };
+                            assert!(!a.flags_spill() && !b.flags_spill(), "a flagged spill goes to check");
+                            answered += 1;
                             for victim in 0..2 {
                                 let v = check(&pad(&[a, b]), Cell::EMPTY, cur, |_| hb, victim);
                                 assert_eq!((v.race, v.clear, v.store_at), (None, 0, Some(at)), "{a:?} {b:?} {cur:?} hb {hb}");
@@ -803,6 +814,23 @@ mod tests {
             }
         }
         assert!(answered > 100, "{answered}");
+    }
+
+    #[test]
+    fn quick_store_takes_over_an_ordered_access_it_subsumes() {
+        // A thread's first pass over memory another thread filled before
+        // starting it: the filler's write goes, without the full check.
+        let filled = c(1, 3, 0, 8, AccessKind::Write);
+        let cur = c(2, 5, 0, 8, AccessKind::Write);
+        assert_eq!(quick_store(&pad(&[filled]), cur, |_| true), Some(0));
+        // Unordered, it is a race for the full check to report.
+        assert_eq!(quick_store(&pad(&[filled]), cur, |_| false), None);
+        // A read does not subsume a write, nor a narrower write a wider one.
+        assert_eq!(quick_store(&pad(&[filled]), c(2, 5, 0, 8, AccessKind::Read), |_| true), None);
+        assert_eq!(quick_store(&pad(&[filled]), c(2, 5, 0, 4, AccessKind::Write), |_| true), None);
+        // Two other threads' accesses: the full check.
+        let other = c(3, 4, 0, 8, AccessKind::Read);
+        assert_eq!(quick_store(&pad(&[filled, other]), cur, |_| true), None);
     }
 
     #[test]

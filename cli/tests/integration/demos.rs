@@ -270,7 +270,25 @@ fn race_with_overwritten_history_is_still_reported() {
     c.args(["run", "-p", "lost-history"]).env("RACECHECK_OPTIONS", "history_size=7");
     let err = stderr(&run(c));
     assert!(!err.contains("failed to restore"), "{err}");
-    assert!(err.contains("lost-history/src/main.rs:26:18"), "{err}");
+    assert!(err.contains("lost-history/src/main.rs:31:18"), "{err}");
+}
+
+#[test]
+fn a_sweep_through_fresh_memory_keeps_the_earlier_stack() {
+    // As above, with the smallest history (32K events), but A's 200,000
+    // writes are one loop in one frame: the same event again and again,
+    // recorded once, so A's earlier write keeps its stack. In both modes.
+    for deep in [false, true] {
+        let mut c = racecheck();
+        c.arg("run").args(deep.then_some("--deep")).args(["-p", "lost-history", "--", "200000", "sweep"]);
+        c.env("RACECHECK_OPTIONS", "history_size=0");
+        let o = run(c);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(RACES_FOUND), "deep {deep}: {err}");
+        assert!(!err.contains("failed to restore"), "deep {deep}: {err}");
+        assert!(err.contains("Previous write at 0x"), "deep {deep}: {err}");
+        assert!(err.contains("lost-history/src/main.rs:31:18"), "deep {deep}: {err}");
+    }
 }
 
 #[test]

@@ -151,9 +151,20 @@ impl ThreadState {
 
     /// Record `event`, after the entries of the frames it happens in that
     /// are not recorded yet. Returns its epoch.
+    ///
+    /// The same event again, with nothing recorded between (no frame
+    /// entered or left, so the same stack) and no release since (so the
+    /// same sync epoch), gets the epoch it had: a loop sweeping through
+    /// memory records one event, not one per granule, and leaves the
+    /// history's older events (other stacks a report may need) in place.
+    /// The two accesses are indistinguishable to every other thread's
+    /// clock, and a report restores the same stack for either.
     #[inline(always)]
     pub fn log(&mut self, event: Event) -> Epoch {
         self.log_frames();
+        if let Some(e) = self.history.last_if(event, Cell::from_raw(self.epoch_floor).epoch()) {
+            return e;
+        }
         self.history.push(event, &self.stack)
     }
 
@@ -645,22 +656,31 @@ fn check_granule(
     let mut snapshot = load();
     // The access with a placeholder epoch; the raw same-access test ignores it.
     let probe = Cell::new(st.slot, 1, offset, len, kind);
-    if snapshot.iter().all(|c| c.is_empty()) {
-        // Memory no one has touched (since it was allocated): nothing to
-        // check, the access takes the first cell if it is still empty;
-        // else it is checked against what came in.
-        let e = *epoch.get_or_insert_with(|| st.log(event));
-        if take_fresh(st, cells, granule, probe.at_epoch(e)) {
+    // Memory no one has touched (since it was allocated): nothing to check.
+    let fresh = snapshot.iter().all(|c| c.is_empty());
+    if !fresh && snapshot.iter().any(|&c| rules::is_same_access_raw(c.raw(), probe, st.epoch_floor)) {
+        return;
+    }
+    // One call site for `log`, written out: it is inlined only once so.
+    let e = match *epoch {
+        Some(e) => e,
+        None => {
+            let e = st.log(event);
+            *epoch = Some(e);
+            e
+        }
+    };
+    let cur = probe.at_epoch(e);
+    if fresh {
+        // The access takes the first cell if it is still empty; else it is
+        // checked against what came in (another thread's access).
+        if take_fresh(st, cells, granule, cur) {
             return;
         }
         snapshot = load();
     }
-    if snapshot.iter().any(|&c| rules::is_same_access_raw(c.raw(), probe, st.epoch_floor)) {
-        return;
-    }
-    let e = *epoch.get_or_insert_with(|| st.log(event));
-    let cur = probe.at_epoch(e);
-    if let Some(at) = rules::quick_store(&snapshot, cur) {
+    let clocks = &st.clocks;
+    if let Some(at) = rules::quick_store(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch())) {
         cells[at].store(cur.raw(), Relaxed);
         return;
     }
@@ -668,7 +688,6 @@ fn check_granule(
     let spill = shadow::spill(granule);
     let flagged = snapshot.iter().any(|c| c.flags_spill());
     let spilled = if flagged { Cell::from_raw(spill.load(Relaxed)) } else { Cell::EMPTY };
-    let clocks = &st.clocks;
     let v = rules::check(&snapshot, spilled, cur, |c| clocks.happens_before(c.slot(), c.epoch()), e as usize);
     match v.spill {
         Spill::Keep => {}

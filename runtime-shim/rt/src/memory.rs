@@ -59,6 +59,19 @@ macro_rules! access {
     )*};
 }
 
+/// The first line of the hottest hooks' bodies: their section, and so the
+/// hook, starts on a cache line (the directive comes right after the
+/// hook's label, at the start of the section `naked_asm!` puts it in, so it
+/// pads nothing and only raises the section's alignment). Otherwise where
+/// a hook falls depends on unrelated code before it, and a fast path
+/// split across lines made a workload's run 15% slower from one build to
+/// the next.
+macro_rules! HOT {
+    () => {
+        ".p2align 6\n"
+    };
+}
+
 /// The slow path of the [`aligned!`] entry points, which jump here with
 /// the instrumented instruction's address as `pc`.
 extern "C" fn aligned_slow(addr: usize, size: usize, write: u32, pc: usize) {
@@ -135,6 +148,7 @@ macro_rules! aligned_asm {
 macro_rules! fast_test {
     ($($shift:literal),*) => {
         concat!(
+            HOT!(),
             "mov rax, qword ptr fs:[__racecheck_deep_key@tpoff]\n",
             "cmp rax, -1\n",
             "je 2f\n",
@@ -288,6 +302,7 @@ pub unsafe extern "C" fn __tsan_memset(dst: *mut u8, byte: i32, n: usize) -> *mu
 #[no_mangle]
 pub unsafe extern "C" fn __tsan_func_entry(caller_pc: *mut u8) {
     naked_asm!(
+        HOT!(),
         "mov rax, qword ptr fs:[__racecheck_tls@tpoff]",
         "test rax, rax",
         "je 2f",
@@ -329,6 +344,7 @@ extern "C" fn enter_slow(caller_pc: usize) {
 #[no_mangle]
 pub unsafe extern "C" fn __tsan_func_exit() {
     naked_asm!(
+        HOT!(),
         "mov rax, qword ptr fs:[__racecheck_tls@tpoff]",
         "test rax, rax",
         "je 3f",

@@ -5,6 +5,10 @@
 //! history is overwritten, and the race must still be reported, with
 //! `[failed to restore the stack]`.
 //! `lost-history N joined` is the fixed twin: A is joined before B starts.
+//! `lost-history N sweep`: A's N writes are one loop in one frame instead
+//! of N calls, each to a word not written before. The loop's accesses are
+//! one event of history, repeated, so A's first write stays restorable
+//! even with the smallest history.
 use racecheck::race_check;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
@@ -22,12 +26,21 @@ fn busy(buf: &mut [u64], i: u64) -> u64 {
 #[race_check]
 fn main() {
     let calls: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let sweep = std::env::args().nth(2).as_deref() == Some("sweep");
     let a = thread::spawn(move || {
         unsafe { SLOT = 1 };
         let mut x = 0;
         let mut buf = vec![0u64; calls as usize];
-        for i in 0..calls {
-            x ^= busy(&mut buf, i);
+        if sweep {
+            let p = buf.as_mut_ptr();
+            for i in 0..calls as usize {
+                unsafe { *p.add(i) = i as u64 };
+            }
+            x = buf[calls as usize / 2];
+        } else {
+            for i in 0..calls {
+                x ^= busy(&mut buf, i);
+            }
         }
         // Relaxed: decides the order, orders no memory.
         WRITTEN.store(true, Relaxed);
