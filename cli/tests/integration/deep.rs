@@ -151,6 +151,12 @@ fn racy_tests_fail_in_deep_mode() {
 /// A crate that never heard of racecheck: `racecheck test --deep` builds
 /// it with the runtime and reports its race, and the racy test fails, in
 /// edition 2021 and 2015 alike; annotated mode says what it needs instead.
+///
+/// The first pushing thread runs until the second has pushed. It used to
+/// end at once, and about one run in a few hundred on a loaded machine was
+/// silent, rightly: when a scoped thread has ended before the scope drops
+/// its handle, that drop is the last of the packet's `Arc` and ends with
+/// an acquire fence, which orders the whole thread before the second spawn.
 #[test]
 fn deep_mode_needs_no_dependency() {
     for edition in ["2021", "2015"] {
@@ -163,7 +169,7 @@ fn deep_mode_needs_no_dependency() {
         assert_eq!(o.status.code(), Some(RACES_FOUND), "edition {edition}: {out}\n{err}");
         assert!(out.contains("test racy_push ... FAILED") && out.contains("test locked_push ... ok"), "{edition}: {out}");
         assert!(err.contains("<alloc::vec::Vec<u64>>::push()"), "{err}");
-        assert!(err.contains("src/lib.rs:10:"), "the user's call site: {err}");
+        assert!(err.contains("src/lib.rs:20:"), "the user's call site: {err}");
         assert!(err.contains("race detected during test plain: racy_push"), "{err}");
         assert!(!err.contains("no #[race_check] code ran"), "{err}");
         if edition == "2021" {
@@ -267,16 +273,28 @@ fn write_crate(dir: &Path, edition: &str) {
     .unwrap();
     std::fs::write(
         dir.join("src/lib.rs"),
-        r#"pub struct Shared(pub *mut Vec<u64>);
+        r#"use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+pub struct Shared(pub *mut Vec<u64>);
 unsafe impl Sync for Shared {}
 
 pub fn push_twice(v: &mut Vec<u64>) {
     let p = Shared(v);
+    let second_done = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let p = &p;
-        s.spawn(move || unsafe { (*p.0).push(1) });
+        let (p, done) = (&p, &second_done);
+        s.spawn(move || {
+            unsafe { (*p.0).push(1) };
+            // Still running at the second push (see below).
+            while !done.load(Relaxed) {
+                std::thread::yield_now();
+            }
+        });
         std::thread::sleep(std::time::Duration::from_millis(20));
-        s.spawn(move || unsafe { (*p.0).push(2) });
+        s.spawn(move || {
+            unsafe { (*p.0).push(2) };
+            done.store(true, Relaxed);
+        });
     });
 }
 
