@@ -143,6 +143,13 @@ pub struct History {
 impl History {
     /// A history of `2^log2_events` events (at least two parts).
     pub fn new(log2_events: u32) -> History {
+        History::starting_at(log2_events, 1)
+    }
+
+    /// A history whose first event gets epoch `first` (at least 1), as if
+    /// that many had been recorded: for testing what happens as a slot's
+    /// epochs run out.
+    pub fn starting_at(log2_events: u32, first: Epoch) -> History {
         let cap = 1usize << log2_events.max(PART_LOG + 1);
         let parts = cap >> PART_LOG;
         // Optimised, these collects become zeroed allocations (`calloc`):
@@ -153,7 +160,7 @@ impl History {
             events: (0..cap).map(|_| AtomicU64::new(0)).collect(),
             snapshots: (0..parts * SNAPSHOT_WORDS).map(|_| AtomicU64::new(0)).collect(),
             // Epoch 0 means "before everything"; no event gets it.
-            pos: AtomicU64::new(1),
+            pos: AtomicU64::new(first.max(1)),
         };
         h
     }

@@ -107,6 +107,13 @@ impl Cell {
     pub const SPILL: u64 = 1 << Cell::SPILL_SHIFT;
     /// Largest epoch a cell can hold (39 bits: 5·10^11 events of one slot).
     pub const MAX_EPOCH: Epoch = (1 << (64 - Cell::EPOCH_SHIFT)) - 1;
+    /// The last epoch at which a thread's accesses are checked: room is left
+    /// below [`Cell::MAX_EPOCH`] for the events recorded without a check
+    /// (the frames an access is recorded in, a thread's end). A slot past
+    /// it is used up: its thread's later accesses are not checked, rather
+    /// than stored with an epoch that no longer fits, and no later thread
+    /// is given the slot.
+    pub const EPOCH_LIMIT: Epoch = Cell::MAX_EPOCH - (1 << 20);
 
     /// A cell for an access of `size` bytes at `offset` within its granule.
     /// The access must not cross the granule (`offset + size <= 8`, `size >= 1`).

@@ -273,6 +273,40 @@ fn race_with_overwritten_history_is_still_reported() {
     assert!(err.contains("lost-history/src/main.rs:31:18"), "{err}");
 }
 
+/// Epochs near the most a shadow cell holds (39 bits): each slot's first
+/// event is given a high epoch (`__RACECHECK_EPOCH_BASE`, a test hook).
+/// Below the limit the report is exactly the usual one and the fixed twin
+/// is silent; past it the threads' accesses go unchecked, said once: the
+/// race is missed, none is invented.
+#[test]
+fn epochs_near_and_past_their_limit() {
+    // `Cell::EPOCH_LIMIT` (2^39 - 1 - 2^20) less a million, on a part of
+    // the history (1,024 events); and the limit plus one.
+    const BELOW: &str = "549753764864";
+    const PAST: &str = "549754765312";
+    assert_eq!(run_bin("counter", &[]).0, RACES_FOUND);
+    assert_eq!(run_bin("counter-fixed", &[]).0, 0);
+    let at = |krate: &str, base: &str| {
+        let o = Command::new(built(krate)).env("__RACECHECK_EPOCH_BASE", base).output().unwrap();
+        (o.status.code(), stderr(&o))
+    };
+    let (_, usual) = at("counter", "1");
+    let (code, err) = at("counter", BELOW);
+    assert_eq!(code, Some(RACES_FOUND), "{err}");
+    assert_eq!(normalise(&err), normalise(&usual));
+    for i in 0..5 {
+        let (code, err) = at("counter-fixed", BELOW);
+        assert_eq!(code, Some(0), "run {i}: {err}");
+        assert!(!err.contains("DATA RACE") && !err.contains("warning"), "run {i}: {err}");
+    }
+    for krate in ["counter", "counter-fixed"] {
+        let (code, err) = at(krate, PAST);
+        assert_eq!(code, Some(0), "{krate}: {err}");
+        assert!(!err.contains("DATA RACE"), "{krate}: {err}");
+        assert_eq!(err.matches("as many as shadow cells can tell apart").count(), 1, "{krate}: {err}");
+    }
+}
+
 #[test]
 fn a_sweep_through_fresh_memory_keeps_the_earlier_stack() {
     // As above, with the smallest history (32K events), but A's 200,000

@@ -74,6 +74,9 @@ pub struct Runtime {
     /// Running a libtest harness under `racecheck test` (`__RACECHECK_TEST`):
     /// a race fails the test during which it was found.
     pub test_harness: bool,
+    /// The epoch of each slot's first event (`__RACECHECK_EPOCH_BASE`, else
+    /// 1): set high only by the tests of what happens as epochs run out.
+    pub epoch_base: Epoch,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -416,7 +419,8 @@ fn init_inner() -> bool {
         };
         (fd >= 0).then_some(fd)
     });
-    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, suppressions, json_fd, test_harness });
+    let epoch_base = std::env::var("__RACECHECK_EPOCH_BASE").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let _ = RUNTIME.set(Runtime { options, out_fd, report_dir, suppressions, json_fd, test_harness, epoch_base });
     for warning in stdwrap::self_test() {
         sys::write_fd(2, format!("racecheck: warning: {warning}\n").as_bytes());
     }
@@ -594,6 +598,9 @@ fn read_only_touch(addr: usize, size: usize) {
     // SAFETY: the calling thread's own state; plain reads of fields only
     // this thread writes.
     let (slot, pos) = unsafe { ((*st).slot, (*st).history.pos()) };
+    if pos > Cell::EPOCH_LIMIT {
+        return;
+    }
     if let Some(cells) = shadow::cells(addr) {
         let cell = Cell::new(slot, pos.max(1), (addr & 7) as u64, size as u64, AccessKind::Read);
         cells[slot.index() % CELLS].store(cell.raw(), Relaxed);
@@ -624,6 +631,9 @@ fn take_fresh(st: &mut ThreadState, cells: &[std::sync::atomic::AtomicU64; CELLS
 /// Check one access against shadow memory and record it.
 #[inline(always)]
 pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event) {
+    if st.history.pos() > Cell::EPOCH_LIMIT {
+        return thread::out_of_epochs(st);
+    }
     let mut epoch = None;
     if (addr & 7) + size <= 8 {
         // The common case (every atomic, every aligned scalar): one granule.

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 
 use racecheck_detector::history::{Event, History};
+use racecheck_detector::shadow::Cell;
 use racecheck_detector::sync::{SyncClock, ThreadClocks};
 use racecheck_detector::{Slot, VClock};
 
@@ -95,18 +96,21 @@ fn new_info(id: Option<u64>, created_at: Vec<usize>, parent: Option<&'static Thr
 /// Give the calling thread a slot and a state whose clock starts at `start`.
 fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     let mut r = registry();
-    let reusable = (0..r.slots.len())
-        .find(|&i| r.slots[i].free_after.is_some_and(|last| last <= start.get(Slot::new(i))));
+    // A slot whose epochs are used up is retired (see `out_of_epochs`).
+    let free = |s: &SlotInfo| s.free_after.is_some() && s.history.pos() <= Cell::EPOCH_LIMIT;
+    let reusable =
+        (0..r.slots.len()).find(|&i| free(&r.slots[i]) && r.slots[i].free_after.is_some_and(|last| last <= start.get(Slot::new(i))));
     let index = match reusable {
         Some(i) => i,
         None if r.slots.len() < Slot::COUNT => {
             let log2 = runtime().options.history_log2();
-            r.slots.push(SlotInfo { history: Box::leak(Box::new(History::new(log2))), free_after: None, occupants: vec![] });
+            let history = History::starting_at(log2, runtime().epoch_base);
+            r.slots.push(SlotInfo { history: Box::leak(Box::new(history)), free_after: None, occupants: vec![] });
             r.slots.len() - 1
         }
         // Out of slots: take any free one. This may order accesses that were
         // not ordered (a missed race), never the reverse.
-        None => match r.slots.iter().position(|s| s.free_after.is_some()) {
+        None => match r.slots.iter().position(free) {
             Some(i) => i,
             None => {
                 drop(r);
@@ -158,6 +162,26 @@ fn new_state(
         stacks: Default::default(),
         key_slot: std::ptr::null(),
     })
+}
+
+/// The calling thread's slot has recorded [`Cell::EPOCH_LIMIT`] events: the
+/// most its shadow cells can tell apart. Its accesses from now on are not
+/// checked or recorded (so races with them can be missed; none is reported
+/// falsely, as its synchronisation still counts), and no later thread is
+/// given the slot. Said once on stderr.
+#[cold]
+#[inline(never)]
+pub fn out_of_epochs(st: &ThreadState) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Relaxed) {
+        let msg = format!(
+            "racecheck: warning: thread {} has recorded {} events in its slot, as many as shadow cells can tell \
+             apart; its later accesses are not checked (races with them can be missed, none is reported falsely)\n",
+            st.info.id,
+            Cell::EPOCH_LIMIT
+        );
+        sys::write_fd(2, msg.as_bytes());
+    }
 }
 
 /// State for a thread started while all [`Slot::COUNT`] slots belong to
