@@ -104,7 +104,10 @@ mod scenarios {
     pub fn crossbeam_scope(racy: bool) {
         let s = Shared::new();
         crossbeam_utils::thread::scope(|sc| {
-            sc.spawn(|_| s.bump());
+            // Kept past the racy access: dropped at once by a thread that
+            // ended already, it would be the last reference to the result
+            // and order that thread before the access (an acquire fence).
+            let _h = sc.spawn(|_| s.bump());
             if racy {
                 s.bump();
             }

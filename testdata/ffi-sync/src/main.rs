@@ -60,13 +60,22 @@ mod scenarios {
     /// starts once the first is done (told by a Relaxed flag, which orders
     /// nothing, and a pause for it to exit), so a report reads the same
     /// every run.
+    ///
+    /// The handles are dropped only once both threads are started: a scoped
+    /// thread that has ended before its handle is dropped is ordered before
+    /// whatever the dropping thread does next (the handle's drop is the last
+    /// of an `Arc` and ends with an acquire fence), so dropping the first
+    /// handle at once, as this did, left no race to report in a run where
+    /// the first thread ended before `spawn` returned (1 run in 60 or so
+    /// under load).
     pub fn mutex_counter(s: &Shared, pick: fn(usize) -> usize, rounds: u64) -> u64 {
         use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
         let first_done = AtomicBool::new(false);
         thread::scope(|sc| {
+            let mut handles = Vec::new();
             for i in 0..2 {
                 let first_done = &first_done;
-                sc.spawn(move || {
+                handles.push(sc.spawn(move || {
                     if i == 1 {
                         while !first_done.load(Relaxed) {
                             std::hint::spin_loop();
@@ -82,7 +91,7 @@ mod scenarios {
                         }
                     }
                     first_done.store(true, Relaxed);
-                });
+                }));
             }
         });
         unsafe { *s.value.get() }
@@ -209,10 +218,11 @@ mod scenarios {
     }
 
     /// A writer posts the semaphore after (or, `post_first`, before) its
-    /// write; the reader waits, then reads.
+    /// write; the reader waits, then reads. The writer's handle is kept
+    /// until then, as in `mutex_counter`.
     pub fn semaphore(s: &Shared, post_first: bool) {
         thread::scope(|sc| {
-            sc.spawn(move || unsafe {
+            let _writer = sc.spawn(move || unsafe {
                 let sem = s.sem.get();
                 if post_first {
                     libc::sem_post(sem);
