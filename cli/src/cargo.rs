@@ -143,7 +143,7 @@ pub fn prepare_runtime(tc: &Toolchain) -> Result<(wrapsyms::Wraps, Vec<PathBuf>)
     for w in &wraps.warnings {
         eprintln!("racecheck: warning: {w}");
     }
-    let cache = crate::runtime::cache_root().join(&tc.key);
+    let cache = crate::runtime::toolchain_dir(tc);
     std::fs::create_dir_all(&cache).map_err(|source| Error::Write { path: cache.clone(), source })?;
     let wraps_rs = cache.join("wraps.rs");
     let source = wraps.runtime_source();

@@ -250,7 +250,7 @@ fn setup() -> Result<i32, Error> {
     let tc = cargo::toolchain()?;
     let (_, rlibs) = cargo::prepare_runtime(&tc)?;
     runtime::test_runner(&tc)?;
-    let dir = runtime::cache_root().join(&tc.key);
+    let dir = runtime::toolchain_dir(&tc);
     eprintln!(
         "racecheck: the runtime for rustc {} is ready in {} ({} rlibs); every project on this toolchain uses it",
         tc.release,

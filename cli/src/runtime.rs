@@ -3,7 +3,7 @@
 //! users depend on (`racecheck`) holds only the macro and the inline hooks;
 //! the CLI links this runtime into every program it builds.
 //!
-//! It lives in `<cache>/<toolchain>/` (`RACECHECK_CACHE_DIR`, else
+//! It lives in `<cache>/<toolchain>-<sources>/` (`RACECHECK_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/racecheck`, else `~/.cache/racecheck`). cargo decides
 //! whether it is up to date, so a changed runtime source rebuilds it.
 
@@ -34,6 +34,27 @@ pub fn cache_root() -> PathBuf {
     base.join("racecheck")
 }
 
+/// Where the runtime for `tc`, built from this CLI's sources, is kept:
+/// `<cache>/<toolchain>-<sources>`. The sources' place is part of the name:
+/// cargo names a path crate's build after its path inside the workspace,
+/// so two checkouts (`RACECHECK_SOURCE`, or two installs of one version)
+/// sharing a directory would take each other's builds for their own, and,
+/// building at once, link one's runtime with the other's engine.
+pub fn toolchain_dir(tc: &Toolchain) -> PathBuf {
+    cache_root().join(format!("{}-{}", tc.key, sources_tag(&source_root())))
+}
+
+/// A short name for the sources at `root`: FNV-1a of the path, the same
+/// from any build of the CLI.
+fn sources_tag(root: &Path) -> String {
+    let hash = root
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    format!("{:08x}", hash as u32)
+}
+
 /// Compiler arguments of the runtime: never instrumented, with frame
 /// pointers for the stack walks, and without shrink-wrapping, which could
 /// sink a hook's prologue below its frame-pointer read.
@@ -44,7 +65,7 @@ pub const RUNTIME_RUSTFLAGS: &[&str] =
 /// returns its rlibs (the runtime and each library it depends on), to be
 /// linked into programs as static archives.
 pub fn ensure(tc: &Toolchain, wraps_rs: &Path) -> Result<Vec<PathBuf>, Error> {
-    build_in(&cache_root().join(&tc.key), tc, wraps_rs)
+    build_in(&toolchain_dir(tc), tc, wraps_rs)
 }
 
 /// [`ensure`], in the cache directory `dir` of the toolchain.
@@ -136,7 +157,7 @@ const TEST_RUNNER_RS: &str = include_str!("../../runtime-shim/rt/test-runner/lib
 /// toolchain's rustc, under the bootstrap switch: it uses libtest's
 /// unstable API); returns its rlib.
 pub fn test_runner(tc: &Toolchain) -> Result<PathBuf, Error> {
-    let dir = cache_root().join(&tc.key).join("test-runner");
+    let dir = toolchain_dir(tc).join("test-runner");
     std::fs::create_dir_all(&dir).map_err(|source| Error::Write { path: dir.clone(), source })?;
     let source = dir.join("lib.rs");
     let rlib = dir.join("libracecheck_test_runner.rlib");
@@ -160,4 +181,17 @@ pub fn test_runner(tc: &Toolchain) -> Result<PathBuf, Error> {
         });
     }
     Ok(rlib)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_checkout_gets_its_own_runtime_build() {
+        let a = sources_tag(Path::new("/work/main"));
+        assert_eq!(a, sources_tag(Path::new("/work/main")));
+        assert_ne!(a, sources_tag(Path::new("/tmp/headwt")));
+        assert_eq!(a.len(), 8);
+    }
 }

@@ -354,7 +354,7 @@ fn the_runtime_defines_the_whole_instrumentation_abi() {
     let (code, _, err) = cli(&["run", "-p", "counter-fixed"]);
     assert_eq!(code, Some(0), "{err}");
     let tc = racecheck_cli::cargo::toolchain().unwrap();
-    let list = racecheck_cli::runtime::cache_root().join(&tc.key).join("runtime-rlibs");
+    let list = racecheck_cli::runtime::toolchain_dir(&tc).join("runtime-rlibs");
     let mut defined = std::collections::HashSet::new();
     for rlib in std::fs::read_to_string(&list).unwrap().lines() {
         let data = std::fs::read(rlib).unwrap();
