@@ -694,6 +694,23 @@ fn check_granule(
         cells[at].store(cur.raw(), Relaxed);
         return;
     }
+    check_granule_fully(st, cells, granule, snapshot, cur, event);
+}
+
+/// The rest of [`check_granule`], out of line: the inline part keeps to
+/// what most first accesses need (a fresh granule, or one that holds only
+/// the thread's own or ordered accesses), with fewer registers to save.
+#[inline(never)]
+fn check_granule_fully(
+    st: &mut ThreadState,
+    cells: &[std::sync::atomic::AtomicU64; CELLS],
+    granule: usize,
+    snapshot: [Cell; CELLS],
+    cur: Cell,
+    event: Event,
+) {
+    let e = cur.epoch();
+    let clocks = &st.clocks;
     // A write evicted to the spill cell, read if a cell says so.
     let spill = shadow::spill(granule);
     let flagged = snapshot.iter().any(|c| c.flags_spill());
@@ -718,7 +735,8 @@ fn check_granule(
         }
     }
     if let Some(prev) = v.race {
-        report::race(st, granule + offset as usize, len as usize, kind, event, prev);
+        let (offset, len) = cur.offset_and_size();
+        report::race(st, granule + offset as usize, len as usize, cur.kind(), event, prev);
     }
 }
 
