@@ -599,7 +599,7 @@ fn read_only_touch(addr: usize, size: usize) {
     // this thread writes.
     let (slot, pos) = unsafe { ((*st).slot, (*st).history.pos()) };
     if pos > Cell::EPOCH_LIMIT {
-        return;
+        return; // `thread::used_up`, on the position read already
     }
     if let Some(cells) = shadow::cells(addr) {
         let cell = Cell::new(slot, pos.max(1), (addr & 7) as u64, size as u64, AccessKind::Read);
@@ -631,7 +631,7 @@ fn take_fresh(st: &mut ThreadState, cells: &[std::sync::atomic::AtomicU64; CELLS
 /// Check one access against shadow memory and record it.
 #[inline(always)]
 pub fn check_access(st: &mut ThreadState, addr: usize, size: usize, kind: AccessKind, event: Event) {
-    if st.history.pos() > Cell::EPOCH_LIMIT {
+    if thread::used_up(st.history) {
         return thread::out_of_epochs(st);
     }
     let mut epoch = None;

@@ -97,9 +97,9 @@ fn new_info(id: Option<u64>, created_at: Vec<usize>, parent: Option<&'static Thr
 fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
     let mut r = registry();
     // A slot whose epochs are used up is retired (see `out_of_epochs`).
-    let free = |s: &SlotInfo| s.free_after.is_some() && s.history.pos() <= Cell::EPOCH_LIMIT;
-    let reusable =
-        (0..r.slots.len()).find(|&i| free(&r.slots[i]) && r.slots[i].free_after.is_some_and(|last| last <= start.get(Slot::new(i))));
+    let reusable = (0..r.slots.len()).find(|&i| {
+        !used_up(r.slots[i].history) && r.slots[i].free_after.is_some_and(|last| last <= start.get(Slot::new(i)))
+    });
     let index = match reusable {
         Some(i) => i,
         None if r.slots.len() < Slot::COUNT => {
@@ -110,7 +110,7 @@ fn start_thread(start: &VClock, info: &'static ThreadInfo) -> *mut ThreadState {
         }
         // Out of slots: take any free one. This may order accesses that were
         // not ordered (a missed race), never the reverse.
-        None => match r.slots.iter().position(free) {
+        None => match r.slots.iter().position(|s| s.free_after.is_some() && !used_up(s.history)) {
             Some(i) => i,
             None => {
                 drop(r);
@@ -162,6 +162,13 @@ fn new_state(
         stacks: Default::default(),
         key_slot: std::ptr::null(),
     })
+}
+
+/// Has the slot of `history` recorded more events than its accesses'
+/// epochs may reach ([`Cell::EPOCH_LIMIT`])?
+#[inline(always)]
+pub fn used_up(history: &History) -> bool {
+    history.pos() > Cell::EPOCH_LIMIT
 }
 
 /// The calling thread's slot has recorded [`Cell::EPOCH_LIMIT`] events: the

@@ -66,8 +66,8 @@ mod scenarios {
     /// whatever the dropping thread does next (the handle's drop is the last
     /// of an `Arc` and ends with an acquire fence), so dropping the first
     /// handle at once, as this did, left no race to report in a run where
-    /// the first thread ended before `spawn` returned (1 run in 60 or so
-    /// under load).
+    /// the first thread ended before `spawn` returned (5 runs in 180 with
+    /// three copies at once).
     pub fn mutex_counter(s: &Shared, pick: fn(usize) -> usize, rounds: u64) -> u64 {
         use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
         let first_done = AtomicBool::new(false);

@@ -8,7 +8,8 @@
 //! `lost-history N sweep`: A's N writes are one loop in one frame instead
 //! of N calls, each to a word not written before. The loop's accesses are
 //! one event of history, repeated, so A's first write stays restorable
-//! even with the smallest history.
+//! even with the smallest history. `lost-history N sweep joined` is its
+//! fixed twin.
 use racecheck::race_check;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
@@ -26,7 +27,8 @@ fn busy(buf: &mut [u64], i: u64) -> u64 {
 #[race_check]
 fn main() {
     let calls: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let sweep = std::env::args().nth(2).as_deref() == Some("sweep");
+    let flag = |name: &str| std::env::args().skip(2).any(|a| a == name);
+    let sweep = flag("sweep");
     let a = thread::spawn(move || {
         unsafe { SLOT = 1 };
         let mut x = 0;
@@ -46,7 +48,7 @@ fn main() {
         WRITTEN.store(true, Relaxed);
         x
     });
-    let joined = std::env::args().nth(2).as_deref() == Some("joined");
+    let joined = flag("joined");
     let a = if joined {
         a.join().unwrap();
         None
