@@ -520,6 +520,34 @@ pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce
     (subsumed && own.is_none() && happens_before(old)).then_some(i)
 }
 
+/// Deep mode's sweep shortcut (the runtime's 8-byte access hooks): `cur`
+/// just replaced `old` in a granule's first cell, the other cell empty, as
+/// [`quick_store`] has it: `old` empty, the thread's own (`own`), or another
+/// thread's access that happens before `cur` (`clock`: the current thread's
+/// clock entry for `old`'s slot). The same access at the next granule may
+/// then replace that granule's first cell the same way without asking
+/// `quick_store`, if the other cell is empty and the first one fits the
+/// returned `(low, limit)`: its bits below the epoch, spill flag included,
+/// equal `low`, and the raw cell is below `limit` (for another thread's
+/// access, an epoch its clock entry reaches). Every such cell is one
+/// `quick_store` would answer `Some(0)` for, with the same clocks.
+pub fn sweep_pattern(old: Cell, own: bool, clock: Epoch) -> (u64, u64) {
+    const BELOW_EPOCH: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
+    if old.is_empty() {
+        return (0, 1);
+    }
+    let low = old.0 & BELOW_EPOCH;
+    if own {
+        return (low, u64::MAX);
+    }
+    let limit = if clock >= Cell::MAX_EPOCH { u64::MAX } else { (clock + 1) << Cell::EPOCH_SHIFT };
+    (low, limit)
+}
+
+/// The bits [`sweep_pattern`]'s `low` covers, for code that spells the
+/// test out by hand.
+pub const SWEEP_LOW_BITS: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
+
 /// Split an access `[addr, addr+size)` into per-granule pieces
 /// `(granule_addr, offset, len)`.
 pub fn split(addr: u64, size: u64) -> impl Iterator<Item = (u64, u64, u64)> {
@@ -838,6 +866,40 @@ mod tests {
         // Two other threads' accesses: the full check.
         let other = c(3, 4, 0, 8, AccessKind::Read);
         assert_eq!(quick_store(&pad(&[filled, other]), cur, |_| true), None);
+    }
+
+    #[test]
+    fn a_sweep_pattern_admits_only_what_quick_store_takes_over() {
+        // For each cell `cur` can replace in a granule's first cell (the
+        // other empty), every cell of the alphabet, at epochs around the
+        // clock, that fits the pattern must be one `quick_store` stores `cur`
+        // over, in cell 0; and the cell the pattern was made from fits it.
+        let mut cells = alphabet(3, true);
+        let more: Vec<Cell> = cells.iter().filter(|x| !x.is_empty()).flat_map(|x| [2, 4, 9].map(|e| x.at_epoch(e))).collect();
+        cells.extend(more);
+        let mut admitted = 0;
+        for kind in [AccessKind::Read, AccessKind::Write] {
+            let cur = c(2, 5, 0, 8, kind);
+            for clock in [0, 3, 4, Cell::MAX_EPOCH] {
+                let hb = |x: Cell| x.epoch() <= clock;
+                for &old in &cells {
+                    if quick_store(&pad(&[old]), cur, hb) != Some(0) {
+                        continue;
+                    }
+                    let own = !old.is_empty() && old.slot() == cur.slot();
+                    let (low, limit) = sweep_pattern(old, own, clock);
+                    let fits = |x: Cell| x.0 & SWEEP_LOW_BITS == low && x.0 < limit;
+                    assert!(fits(old), "{old:?} {cur:?} clock {clock}");
+                    for &x in &cells {
+                        if fits(x) {
+                            admitted += 1;
+                            assert_eq!(quick_store(&pad(&[x]), cur, hb), Some(0), "{x:?} from {old:?}, {cur:?} clock {clock}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(admitted > 50, "{admitted}");
     }
 
     #[test]

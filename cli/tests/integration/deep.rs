@@ -33,6 +33,8 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("free_after_read", "deep_races::free_after_read::{closure#1}()"),
     ("vec_growth", "deep_races::vec_growth::{closure#1}()"),
     ("tls_destructor", "<deep_races::WritesOnExit as core::ops::drop::Drop>::drop()"),
+    ("sweep_fresh", "deep_races::sweep_fresh::{closure#1}()"),
+    ("sweep_taken_over", "deep_races::sweep_taken_over::{closure#1}()"),
 ];
 
 /// Races inside library code the program calls (`Vec::push`, `HashMap`,

@@ -232,6 +232,15 @@ std::arch::global_asm!(
     "__racecheck_deep_key:",
     ".quad -1",
     ".popsection",
+    ".pushsection .tbss.__racecheck_sweep,\"awT\",@nobits",
+    ".p2align 6",
+    ".globl __racecheck_sweep",
+    ".hidden __racecheck_sweep",
+    ".type __racecheck_sweep,@object",
+    ".size __racecheck_sweep,48",
+    "__racecheck_sweep:",
+    ".zero 48",
+    ".popsection",
 );
 const _: () = assert!(std::mem::size_of::<Tls>() <= 16 && std::mem::align_of::<Tls>() <= 16);
 
@@ -247,6 +256,15 @@ macro_rules! tls_address {
         };
         a
     }};
+}
+
+/// The calling thread's `__racecheck_sweep`: deep mode's sweep shortcut.
+#[inline(always)]
+pub(crate) fn sweep_tls() -> &'static memory::sweep::Sweep {
+    let t = tls_address!("__racecheck_sweep") as *const memory::sweep::Sweep;
+    // SAFETY: this thread's zero-initialised `__racecheck_sweep`, a valid
+    // `Sweep` (all zeros: no sweep) for the thread's whole life; not `Sync`.
+    unsafe { &*t }
 }
 
 /// The calling thread's [`Tls`].
@@ -275,6 +293,7 @@ pub fn busy() -> bool {
 /// runtime is off, the thread is busy already, or the thread has finished.
 #[inline(always)]
 pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    memory::sweep::cancel();
     let t = tls();
     if t.busy.get() {
         return None;
@@ -306,6 +325,7 @@ pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
 
 /// Run `f` marked busy, without needing thread state.
 pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
+    memory::sweep::cancel();
     let t = tls();
     if t.busy.get() {
         return None;
@@ -318,6 +338,7 @@ pub fn while_busy<R>(f: impl FnOnce() -> R) -> Option<R> {
 
 /// Install `st` as the calling thread's state.
 pub fn set_state(st: *mut ThreadState) {
+    memory::sweep::cancel();
     tls().state.set(st);
     // SAFETY: null or the calling thread's own state, just made.
     if let Some(s) = unsafe { st.as_ref() } {
@@ -617,15 +638,18 @@ fn read_only_touch(addr: usize, size: usize) {
 /// of the slow path's time: there a plain store. Two threads would have to
 /// reach one granule within the same few nanoseconds, both as part of
 /// sweeps, for one of their cells to be lost.
+///
+/// `None` if the cell was taken meanwhile, else whether the run is dense.
 #[inline(always)]
-fn take_fresh(st: &mut ThreadState, cells: &[std::sync::atomic::AtomicU64; CELLS], addr: usize, cur: Cell) -> bool {
-    if shadow::in_dense_run(&st.density, addr) {
+fn take_fresh(st: &mut ThreadState, cells: &[std::sync::atomic::AtomicU64; CELLS], addr: usize, cur: Cell) -> Option<bool> {
+    let dense = shadow::in_dense_run(&st.density, addr);
+    if dense {
         cells[0].store(cur.raw(), Relaxed);
     } else if cells[0].compare_exchange(0, cur.raw(), Relaxed, Relaxed).is_err() {
-        return false;
+        return None;
     }
     shadow::note_fresh(&mut st.density, addr);
-    true
+    Some(dense)
 }
 
 /// Check one access against shadow memory and record it.
@@ -684,14 +708,18 @@ fn check_granule(
     if fresh {
         // The access takes the first cell if it is still empty; else it is
         // checked against what came in (another thread's access).
-        if take_fresh(st, cells, granule, cur) {
-            return;
+        match take_fresh(st, cells, granule, cur) {
+            Some(true) => return memory::sweep::offer(st, event, granule, cur, Cell::EMPTY),
+            Some(false) => return,
+            None => snapshot = load(),
         }
-        snapshot = load();
     }
     let clocks = &st.clocks;
     if let Some(at) = rules::quick_store(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch())) {
         cells[at].store(cur.raw(), Relaxed);
+        if at == 0 && snapshot[1].is_empty() {
+            memory::sweep::offer(st, event, granule, cur, snapshot[0]);
+        }
         return;
     }
     check_granule_fully(st, cells, granule, snapshot, cur, event);

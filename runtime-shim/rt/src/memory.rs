@@ -130,7 +130,7 @@ macro_rules! aligned {
 macro_rules! aligned_asm {
     (($size:literal, $write:literal $(, $shift:literal)*), $($tail:literal),*; $($operands:tt)*) => {
         naked_asm!(
-            fast_test!($($shift),*),
+            fast_test!("2f"; $($shift),*),
             $($tail,)*
             fold = const 64 - APP_BITS,
             shadow = const SHADOW_ADDR,
@@ -143,10 +143,11 @@ macro_rules! aligned_asm {
 }
 
 /// The inline test of [`aligned!`]: falls through on a hit, jumps to `2f`
-/// on a miss. `$shift`: the instructions that move the byte mask in `esi`
-/// to the access's offset (none for 8 bytes).
+/// on a miss, or to `$miss` when the key is set and no cell matches.
+/// `$shift`: the instructions that move the byte mask in `esi` to the
+/// access's offset (none for 8 bytes).
 macro_rules! fast_test {
-    ($($shift:literal),*) => {
+    ($miss:literal; $($shift:literal),*) => {
         concat!(
             HOT!(),
             "mov rax, qword ptr fs:[__racecheck_deep_key@tpoff]\n",
@@ -171,10 +172,10 @@ macro_rules! fast_test {
             "1:\n",
             "mov rcx, qword ptr [rdx + 8]\n",
             "cmp rcx, rax\n",
-            "jb 2f\n",
+            "jb ", $miss, "\n",
             "xor rcx, rax\n",
             "test ecx, {compare}\n",
-            "jne 2f\n",
+            "jne ", $miss, "\n",
         )
     };
 }
@@ -188,9 +189,133 @@ const _: () = {
     assert!(rules::probe_compare(true) < 1 << 31 && rules::probe_compare(false) < 1 << 31);
 };
 
+/// For each `name = WRITE`: the aligned access of 8 bytes, as [`aligned!`]
+/// with, before the slow path, the sweep shortcut ([`sweep`]): the next
+/// granule of a run this very instruction is making through memory that
+/// is fresh, or was another thread's and is ordered before this one (the
+/// first pass over a buffer another thread filled).
+macro_rules! aligned8 {
+    ($($name:ident = $write:literal;)*) => {$(
+        #[unsafe(naked)]
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(addr: usize) {
+            aligned8_asm!($write,
+                "3:",
+                "ret",
+                "4:",
+                "mov r8, qword ptr [rsp]",
+                sweep_test!(),
+                "ret",
+                "2:",
+                "mov rcx, qword ptr [rsp]",
+                "mov esi, 8",
+                "mov edx, {write}",
+                "jmp {slow}";
+                write = const $write as u32,
+                slow = sym aligned_slow,
+            )
+        }
+
+        /// The same tests alone, for the unit tests, with the program
+        /// counter as the fifth argument: 1 on a hit, 2 on the sweep
+        /// shortcut (which stores its cell), 0 on a miss.
+        #[cfg(test)]
+        pub mod $name {
+            use super::*;
+
+            #[unsafe(naked)]
+            pub unsafe extern "C" fn probe(addr: usize, _: usize, _: usize, _: usize, pc: usize) -> u32 {
+                aligned8_asm!($write,
+                    "3:", "mov eax, 1", "ret",
+                    "4:", sweep_test!(), "mov eax, 2", "ret",
+                    "2:", "xor eax, eax", "ret";
+                )
+            }
+        }
+    )*};
+}
+
+/// The sweep shortcut's test, after [`fast_test!`] missed on the cells
+/// (`rdi`: the address; `rdx`: its granule's cells; `r8`: the program
+/// counter): falls through having stored the sweep's cell, or jumps to
+/// `2f`. In Rust, with `s` the thread's [`sweep::Sweep`]:
+///
+/// ```text
+/// pc == s.pc && cells[1] == 0 && granule == s.next
+///     && granule % APP_WINDOW != 0              // the window is prefaulted
+///     && cells[0] < s.limit && cells[0] & SWEEP_LOW_BITS == s.low
+///     && state != null && !busy && state.stack.len == s.depth
+///   => s.next += 8; cells[0] = s.cell
+/// ```
+macro_rules! sweep_test {
+    () => {
+        concat!(
+            "cmp r8, qword ptr fs:[__racecheck_sweep@tpoff + {sw_pc}]\n",
+            "jne 2f\n",
+            "cmp qword ptr [rdx + 8], 0\n",
+            "jne 2f\n",
+            "mov rcx, rdi\n",
+            "and rcx, -8\n",
+            "cmp rcx, qword ptr fs:[__racecheck_sweep@tpoff + {sw_next}]\n",
+            "jne 2f\n",
+            "test ecx, {sw_window}\n",
+            "je 2f\n",
+            "mov rsi, qword ptr [rdx]\n",
+            "cmp rsi, qword ptr fs:[__racecheck_sweep@tpoff + {sw_limit}]\n",
+            "jae 2f\n",
+            "and esi, {sw_low_bits}\n",
+            "cmp rsi, qword ptr fs:[__racecheck_sweep@tpoff + {sw_low}]\n",
+            "jne 2f\n",
+            "mov rax, qword ptr fs:[__racecheck_tls@tpoff]\n",
+            "test rax, rax\n",
+            "je 2f\n",
+            "cmp byte ptr fs:[__racecheck_tls@tpoff + {sw_busy}], 0\n",
+            "jne 2f\n",
+            "mov rax, qword ptr [rax + {sw_len}]\n",
+            "cmp rax, qword ptr fs:[__racecheck_sweep@tpoff + {sw_depth}]\n",
+            "jne 2f\n",
+            "add rcx, 8\n",
+            "mov qword ptr fs:[__racecheck_sweep@tpoff + {sw_next}], rcx\n",
+            "mov rcx, qword ptr fs:[__racecheck_sweep@tpoff + {sw_cell}]\n",
+            "mov qword ptr [rdx], rcx\n",
+        )
+    };
+}
+
+/// The body of an [`aligned8!`] function: [`fast_test!`], missing on the
+/// cells to `4f`, then `$tail` (which holds [`sweep_test!`]), with the
+/// operands of both and the tail's own.
+macro_rules! aligned8_asm {
+    ($write:literal, $($tail:expr),*; $($operands:tt)*) => {
+        naked_asm!(
+            fast_test!("4f";),
+            $($tail,)*
+            fold = const 64 - APP_BITS,
+            shadow = const SHADOW_ADDR,
+            bytes = const rules::probe_bits(8, false),
+            write_bit = const rules::probe_bits(8, $write) - rules::probe_bits(8, false),
+            compare = const rules::probe_compare($write),
+            sw_pc = const std::mem::offset_of!(crate::memory::sweep::Sweep, pc),
+            sw_next = const std::mem::offset_of!(crate::memory::sweep::Sweep, next),
+            sw_depth = const std::mem::offset_of!(crate::memory::sweep::Sweep, depth),
+            sw_limit = const std::mem::offset_of!(crate::memory::sweep::Sweep, limit),
+            sw_low = const std::mem::offset_of!(crate::memory::sweep::Sweep, low),
+            sw_cell = const std::mem::offset_of!(crate::memory::sweep::Sweep, cell),
+            sw_window = const (1u32 << crate::shadow::APP_WINDOW_LOG) - 1,
+            sw_low_bits = const rules::SWEEP_LOW_BITS,
+            sw_busy = const crate::TLS_BUSY,
+            sw_len = const std::mem::offset_of!(crate::ThreadState, stack) + crate::frames::LEN,
+            $($operands)*
+        )
+    };
+}
+
+aligned8! {
+    __tsan_read8 = false; __tsan_write8 = true; __tsan_read_write8 = true;
+}
+
 // Below 8 bytes the probe's byte mask moves to the access's offset.
 aligned! {
-    __tsan_read8 = (8, false); __tsan_write8 = (8, true); __tsan_read_write8 = (8, true);
     __tsan_read1 = (1, false, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
     __tsan_read2 = (2, false, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
     __tsan_read4 = (4, false, "mov ecx, edi", "and ecx, 7", "shl esi, cl");
@@ -225,6 +350,80 @@ access! {
     __tsan_unaligned_read_write1 = WRITE | 1; __tsan_unaligned_read_write2 = WRITE | 2;
     __tsan_unaligned_read_write4 = WRITE | 4; __tsan_unaligned_read_write8 = WRITE | 8;
     __tsan_unaligned_read_write16 = WRITE | 16;
+}
+
+/// Deep mode's sweep shortcut. A loop making its first pass through memory
+/// (filling a buffer it allocated, or updating one another thread filled
+/// before starting it) takes the slow path at every granule, each time to
+/// find the same thing: the granule's first cell empty, or holding the
+/// same kind of access by the same other thread, ordered before this one;
+/// the access goes there, at the epoch of the same history event as the
+/// last time (see `ThreadState::log`). After such a slow path the thread
+/// keeps what the next granule's must look like, and the 8-byte hooks
+/// ([`aligned8!`]) store the access there themselves, as the slow path
+/// would have, when it does ([`sweep_test!`]).
+///
+/// What it keeps holds only while the slow path would give the access the
+/// same epoch: the same instruction (`pc`), the same frames (nothing
+/// recorded since: every entry into the runtime cancels the sweep, and a
+/// frame entered or left without one changes the stack's depth), no
+/// release (which only the runtime does). And while the run is dense: the
+/// next granule (`next`), inside a prefault window already faulted in.
+pub(crate) mod sweep {
+    use std::cell::Cell as StdCell;
+
+    use racecheck_detector::history::Event;
+    use racecheck_detector::shadow::{self as rules, Cell};
+
+    use crate::ThreadState;
+
+    /// The thread's sweep, in `__racecheck_sweep` (read by hand-written
+    /// code at these fields' offsets). `pc == 0`: none.
+    #[repr(C)]
+    pub struct Sweep {
+        pub pc: StdCell<u64>,
+        /// The granule the run reaches next.
+        pub next: StdCell<u64>,
+        /// The depth of the frame stack.
+        pub depth: StdCell<u64>,
+        /// What the granule's first cell must fit: [`rules::sweep_pattern`].
+        pub limit: StdCell<u64>,
+        pub low: StdCell<u64>,
+        /// The cell to store.
+        pub cell: StdCell<u64>,
+    }
+    const _: () = assert!(std::mem::size_of::<Sweep>() == 48, "as `__racecheck_sweep` is reserved");
+
+    /// Forget the sweep: the runtime is entered.
+    #[inline(always)]
+    pub fn cancel() {
+        crate::sweep_tls().pc.set(0);
+    }
+
+    /// `cur`, the access of `event`, just replaced `old` in `granule`'s
+    /// first cell, the other one being empty (`quick_store`'s answer, or a
+    /// fresh granule in a dense run): if it is an 8-byte access by an
+    /// instruction of deep mode's, let the next granule take the shortcut.
+    #[inline(always)]
+    pub fn offer(st: &ThreadState, event: Event, granule: usize, cur: Cell, old: Cell) {
+        let pc = match event {
+            Event::PcRead(pc) | Event::PcWrite(pc) => pc,
+            _ => return,
+        };
+        if cur.mask() != 0xff || cur.is_atomic() {
+            return;
+        }
+        let own = !old.is_empty() && old.slot() == st.slot;
+        let clock = if old.is_empty() || own { 0 } else { st.clocks.clock.get(old.slot()) };
+        let (low, limit) = rules::sweep_pattern(old, own, clock);
+        let s = crate::sweep_tls();
+        s.next.set(granule as u64 + 8);
+        s.depth.set(st.stack.len() as u64);
+        s.limit.set(limit);
+        s.low.set(low);
+        s.cell.set(cur.raw());
+        s.pc.set(pc);
+    }
 }
 
 /// `(addr, size)` ranges, with the caller's program counter.
@@ -422,12 +621,22 @@ mod tests {
         let floor = epoch_floor(1000);
         let key = epoch_key(floor, me);
         type Probe = unsafe extern "C" fn(usize) -> u32;
+        // The 8-byte probes with a program counter no sweep has.
+        macro_rules! no_sweep {
+            ($m:ident) => {{
+                extern "C" fn f(addr: usize) -> u32 {
+                    // SAFETY: as the other probes: reads the shadow and TLS.
+                    unsafe { $m::probe(addr, 0, 0, 0, 1) }
+                }
+                f as Probe
+            }};
+        }
         let entries: [(usize, bool, Probe); 12] = [
             (1, false, __tsan_read1::probe), (2, false, __tsan_read2::probe), (4, false, __tsan_read4::probe),
-            (8, false, __tsan_read8::probe), (1, true, __tsan_write1::probe), (2, true, __tsan_write2::probe),
-            (4, true, __tsan_write4::probe), (8, true, __tsan_write8::probe),
+            (8, false, no_sweep!(__tsan_read8)), (1, true, __tsan_write1::probe), (2, true, __tsan_write2::probe),
+            (4, true, __tsan_write4::probe), (8, true, no_sweep!(__tsan_write8)),
             (1, true, __tsan_read_write1::probe), (2, true, __tsan_read_write2::probe),
-            (4, true, __tsan_read_write4::probe), (8, true, __tsan_read_write8::probe),
+            (4, true, __tsan_read_write4::probe), (8, true, no_sweep!(__tsan_read_write8)),
         ];
         let mut kinds = vec![AccessKind::Read, AccessKind::Write];
         kinds.extend([AccessKind::AtomicRead, AccessKind::AtomicWrite]);
@@ -465,4 +674,92 @@ mod tests {
         }
         assert!(hits > 100, "the cases include hits: {hits}");
     }
+
+    /// The sweep shortcut stores the kept cell exactly when every condition
+    /// of `sweep_test!` holds, and moves the run on; each condition alone
+    /// failing sends the access to the slow path with the shadow unchanged.
+    #[test]
+    fn the_sweep_shortcut_takes_exactly_the_next_fitting_granule() {
+        assert!(crate::shadow::init(false));
+        let me = Slot::new(37);
+        let other = Slot::new(12);
+        let key = epoch_key(epoch_floor(1000), me);
+        // A stand-in state: the hook reads only the frame stack's length.
+        let mut fake = [0u64; 8];
+        fake[frames::LEN / 8] = 3;
+        let t = crate::tls();
+        t.state.set(fake.as_mut_ptr().cast());
+        set_deep_key(key);
+        let s = crate::sweep_tls();
+        const PC: usize = 0x5555_1234;
+        // Granules far from anything, none at the start of a window.
+        let base = 0x3000_0000_0000usize + 0x40;
+        let cells = |g: usize| shadow_of(g) as *mut u64;
+        let set = |g: usize, a: u64, b: u64| unsafe { (cells(g).write(a), cells(g).add(1).write(b)) };
+        let get = |g: usize| unsafe { (cells(g).read(), cells(g).add(1).read()) };
+        for (write, probe) in [(true, __tsan_write8::probe as Probe5), (false, __tsan_read8::probe), (true, __tsan_read_write8::probe)] {
+            let kind = if write { AccessKind::Write } else { AccessKind::Read };
+            let cur = Cell::new(me, 1002, 0, 8, kind);
+            let filled = Cell::new(other, 40, 0, 8, kind).raw();
+            // (first cell, clock entry for `other`, the pattern's `old`)
+            for (old, first, clock) in [(Cell::EMPTY, 0u64, 0), (Cell::from_raw(filled), filled, 40)] {
+                let (low, limit) = rules::sweep_pattern(old, false, clock);
+                let arm = |next: usize| {
+                    s.pc.set(PC as u64);
+                    s.next.set(next as u64);
+                    s.depth.set(3);
+                    s.limit.set(limit);
+                    s.low.set(low);
+                    s.cell.set(cur.raw());
+                };
+                // Taken: twice in a row, the run moving on.
+                arm(base);
+                for g in [base, base + 8] {
+                    set(g, first, 0);
+                    assert_eq!(unsafe { probe(g, 0, 0, 0, PC) }, 2, "write {write} first {first:#x}");
+                    assert_eq!(get(g), (cur.raw(), 0));
+                    assert_eq!(s.next.get(), g as u64 + 8);
+                }
+                // Each condition failing alone.
+                let later = Cell::new(other, 41, 0, 8, kind).raw();
+                let misses: [(&str, u64, u64, usize, usize, bool, u64); 9] = [
+                    ("pc", first, 0, base, PC + 1, false, 3),
+                    ("second cell", first, Cell::new(other, 2, 0, 8, AccessKind::Read).raw(), base, PC, false, 3),
+                    ("not the next granule", first, 0, base + 16, PC, false, 3),
+                    ("start of a window", first, 0, 0x3000_0002_0000, PC, false, 3),
+                    ("first cell", if first == 0 { filled } else { later }, 0, base, PC, false, 3),
+                    ("spill flag", first | Cell::SPILL, 0, base, PC, false, 3),
+                    ("busy", first, 0, base, PC, true, 3),
+                    ("deeper", first, 0, base, PC, false, 4),
+                    ("cancelled", first, 0, base, 0, false, 3),
+                ];
+                for (what, a, b, g, pc, busy, depth) in misses {
+                    if what == "spill flag" && first == 0 {
+                        continue;
+                    }
+                    arm(g);
+                    if what == "not the next granule" {
+                        s.next.set(base as u64);
+                    }
+                    if what == "cancelled" {
+                        super::sweep::cancel();
+                    }
+                    fake[frames::LEN / 8] = depth;
+                    t.busy.set(busy);
+                    set(g, a, b);
+                    let got = unsafe { probe(g, 0, 0, 0, if pc == 0 { PC } else { pc }) };
+                    t.busy.set(false);
+                    fake[frames::LEN / 8] = 3;
+                    assert_eq!(got, 0, "{what}, write {write}, first {first:#x}");
+                    assert_eq!(get(g), (a, b), "{what}: the shadow is unchanged");
+                    set(g, 0, 0);
+                }
+            }
+        }
+        super::sweep::cancel();
+        set_deep_key(u64::MAX);
+        t.state.set(std::ptr::null_mut());
+    }
+
+    type Probe5 = unsafe extern "C" fn(usize, usize, usize, usize, usize) -> u32;
 }

@@ -137,7 +137,12 @@ pub struct Density {
 
 /// Shadow faulted in at a time in dense use: the shadow of 128 KiB of
 /// application memory (with four cells a granule, 512 KiB, 128 pages).
-const WINDOW_LOG: u32 = 17 + CELLS.ilog2();
+const WINDOW_LOG: u32 = APP_WINDOW_LOG + CELLS.ilog2();
+/// The application memory whose shadow is one prefault window, as a power
+/// of two: a thread's first access to each of these in a dense run must
+/// reach [`note_fresh`] (deep mode's sweep shortcut leaves its granules to
+/// the slow path).
+pub const APP_WINDOW_LOG: u32 = 17;
 const _: () = assert!(CHUNK_BYTES >> WINDOW_LOG <= 32, "one bit per window in a u32");
 
 /// Note a first access to a granule whose cells were all empty. Once the

@@ -2,7 +2,10 @@
 //! --deep`): each happens inside library code the program calls on shared
 //! data (`Vec::push`, `HashMap::insert`, `String::push_str`, slice methods,
 //! `Option::take`, `Rc::clone`), or in a free, a reallocation or a
-//! thread-local's destructor. No `#[race_check]` anywhere.
+//! thread-local's destructor; and two with a word far into a loop's first
+//! pass through a buffer, most of whose accesses the runtime's hooks store
+//! without its slow path (`sweep_fresh`, `sweep_taken_over`). No
+//! `#[race_check]` anywhere.
 //!
 //! `deep-races racy [NAME]` runs each scenario (or one) so that two threads
 //! touch the same memory unordered; `deep-races fixed [NAME]` runs the same
@@ -108,6 +111,42 @@ fn option_take(racy: bool) {
     in_turn(racy, || unsafe { black_box((*p.get()).take()); }, || unsafe { black_box((*p.get()).take()); });
 }
 
+/// Words in the buffers of the sweep scenarios: far more than the runtime
+/// needs to see a dense run, several of its prefault windows.
+const SWEEP_WORDS: usize = 1 << 16;
+
+/// A loop's first pass through a buffer no one has written (zeroed by the
+/// allocator); another thread reads a word in the middle of it.
+fn sweep_fresh(racy: bool) {
+    let mut buf = vec![0u64; SWEEP_WORDS];
+    let p = Ptr(buf.as_mut_ptr());
+    in_turn(
+        racy,
+        || {
+            for i in 0..SWEEP_WORDS {
+                unsafe { *p.get().add(i) = i as u64 };
+            }
+        },
+        || unsafe { black_box(*p.get().add(SWEEP_WORDS / 2 + 3)); },
+    );
+}
+
+/// The same through a buffer the main thread filled before starting the
+/// writer: the writer's accesses take the filler's place.
+fn sweep_taken_over(racy: bool) {
+    let mut buf = vec![1u64; SWEEP_WORDS];
+    let p = Ptr(buf.as_mut_ptr());
+    in_turn(
+        racy,
+        || {
+            for i in 0..SWEEP_WORDS {
+                unsafe { *p.get().add(i) = i as u64 };
+            }
+        },
+        || unsafe { black_box(*p.get().add(SWEEP_WORDS / 2 + 3)); },
+    );
+}
+
 /// An `Rc` shared between threads behind a wrong `unsafe impl Sync`: its
 /// counts are plain integers.
 struct WrongSync(Rc<u64>);
@@ -208,6 +247,8 @@ const SCENARIOS: &[(&str, fn(bool))] = &[
     ("free_after_read", free_after_read),
     ("vec_growth", vec_growth),
     ("tls_destructor", tls_destructor),
+    ("sweep_fresh", sweep_fresh),
+    ("sweep_taken_over", sweep_taken_over),
 ];
 
 fn main() {
