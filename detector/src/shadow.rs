@@ -473,18 +473,20 @@ pub fn check(
 }
 
 /// The common cases of [`check`] without its machinery: when no cell can
-/// race with `cur` and none needs clearing, the cell `check` would store
-/// `cur` in. That holds when every busy cell is the current thread's own
-/// access, or, for an atomic `cur`, an atomic access of the same bytes
-/// (atomics never race with each other), or one other thread's plain
-/// access that happens before `cur` and that `cur` subsumes (a thread's
-/// first pass over memory another thread filled before starting it).
-/// `cur` then goes where `check` puts it: the subsumed cell, else its own
-/// matching cell, else an empty one. `None`: run `check`, which also it
-/// must when a cell flags a spilled write. `happens_before` as for `check`,
-/// asked about one cell at most.
+/// race with `cur`, where `check` would store `cur` and which cells it
+/// would clear (bit i: cell i). That holds when every busy cell is the
+/// current thread's own access, or, for an atomic `cur`, an atomic access
+/// of the same bytes (atomics never race with each other), or one other
+/// thread's access that happens before `cur`. If `cur` subsumes that one
+/// (a thread's first pass over memory another thread filled before
+/// starting it), `cur` takes its cell, or its own matching cell and the
+/// other is cleared (a debug build's `*p += 1`: the read, then the write);
+/// if not (a read of what another thread wrote), `cur` goes to its own
+/// matching cell, else an empty one, and the other stays. `None`: run
+/// `check`, which also it must when a cell flags a spilled write.
+/// `happens_before` as for `check`, asked about one cell at most.
 #[inline(always)]
-pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce(Cell) -> bool) -> Option<usize> {
+pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce(Cell) -> bool) -> Option<(usize, u8)> {
     // On raw cells: `diff` has a bit set where the two accesses differ.
     const SLOT: u64 = ((1 << Cell::SLOT_BITS) - 1) << Cell::SLOT_SHIFT;
     const ATOMIC_AND_MASK: u64 = (1 << Cell::ATOMIC_SHIFT) | ((1 << Cell::MASK_BITS) - 1);
@@ -513,11 +515,18 @@ pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce
             return None;
         }
     }
-    let Some((i, old)) = other else { return own.or(empty) };
-    // Subsumed as `check` has it, with no own cell that `check` would
-    // store in instead (and then clear this one).
+    let Some((i, old)) = other else { return own.or(empty).map(|at| (at, 0)) };
+    if !happens_before(old) {
+        return None;
+    }
+    // Subsumed as `check` has it: cleared, unless `cur` takes its cell
+    // for want of an own one.
     let subsumed = !cur.is_atomic() && old.mask() & !cur.mask() == 0 && (cur.is_write() || !old.is_write());
-    (subsumed && own.is_none() && happens_before(old)).then_some(i)
+    match own {
+        Some(at) if subsumed => Some((at, 1 << i)),
+        None if subsumed => Some((i, 0)),
+        _ => own.or(empty).map(|at| (at, 0)),
+    }
 }
 
 /// Deep mode's sweep shortcut (the runtime's 8-byte access hooks): `cur`
@@ -530,7 +539,8 @@ pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce
 /// returned `(low, limit)`: its bits below the epoch, spill flag included,
 /// equal `low`, and the raw cell is below `limit` (for another thread's
 /// access, an epoch its clock entry reaches). Every such cell is one
-/// `quick_store` would answer `Some(0)` for, with the same clocks.
+/// `quick_store` would answer `Some((0, 0))` for (cell 0, nothing cleared),
+/// with the same clocks.
 pub fn sweep_pattern(old: Cell, own: bool, clock: Epoch) -> (u64, u64) {
     const BELOW_EPOCH: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
     if old.is_empty() {
@@ -836,12 +846,12 @@ mod tests {
                     for (off, size) in [(0, 8), (0, 4)] {
                         let cur = c(2, 5, off, size, kind);
                         for hb in [false, true] {
-                            let Some(at) = quick_store(&pad(&[a, b]), cur, |_| hb) else { continue };
+                            let Some((at, clear)) = quick_store(&pad(&[a, b]), cur, |_| hb) else { continue };
                             assert!(!a.flags_spill() && !b.flags_spill(), "a flagged spill goes to check");
                             answered += 1;
                             for victim in 0..2 {
                                 let v = check(&pad(&[a, b]), Cell::EMPTY, cur, |_| hb, victim);
-                                assert_eq!((v.race, v.clear, v.store_at), (None, 0, Some(at)), "{a:?} {b:?} {cur:?} hb {hb}");
+                                assert_eq!((v.race, v.clear, v.store_at), (None, clear, Some(at)), "{a:?} {b:?} {cur:?} hb {hb}");
                             }
                         }
                     }
@@ -857,12 +867,17 @@ mod tests {
         // starting it: the filler's write goes, without the full check.
         let filled = c(1, 3, 0, 8, AccessKind::Write);
         let cur = c(2, 5, 0, 8, AccessKind::Write);
-        assert_eq!(quick_store(&pad(&[filled]), cur, |_| true), Some(0));
+        assert_eq!(quick_store(&pad(&[filled]), cur, |_| true), Some((0, 0)));
         // Unordered, it is a race for the full check to report.
         assert_eq!(quick_store(&pad(&[filled]), cur, |_| false), None);
-        // A read does not subsume a write, nor a narrower write a wider one.
-        assert_eq!(quick_store(&pad(&[filled]), c(2, 5, 0, 8, AccessKind::Read), |_| true), None);
-        assert_eq!(quick_store(&pad(&[filled]), c(2, 5, 0, 4, AccessKind::Write), |_| true), None);
+        // A read does not subsume a write, nor a narrower write a wider one:
+        // both are kept, `cur` in the empty cell.
+        assert_eq!(quick_store(&pad(&[filled]), c(2, 5, 0, 8, AccessKind::Read), |_| true), Some((1, 0)));
+        assert_eq!(quick_store(&pad(&[filled]), c(2, 5, 0, 4, AccessKind::Write), |_| true), Some((1, 0)));
+        // A debug build's `*p += 1` over it: the read went to the empty
+        // cell; the write replaces it and clears the filler's.
+        let read = c(2, 5, 0, 8, AccessKind::Read);
+        assert_eq!(quick_store(&pad(&[filled, read]), cur, |_| true), Some((1, 1)));
         // Two other threads' accesses: the full check.
         let other = c(3, 4, 0, 8, AccessKind::Read);
         assert_eq!(quick_store(&pad(&[filled, other]), cur, |_| true), None);
@@ -883,7 +898,7 @@ mod tests {
             for clock in [0, 3, 4, Cell::MAX_EPOCH] {
                 let hb = |x: Cell| x.epoch() <= clock;
                 for &old in &cells {
-                    if quick_store(&pad(&[old]), cur, hb) != Some(0) {
+                    if quick_store(&pad(&[old]), cur, hb) != Some((0, 0)) {
                         continue;
                     }
                     let own = !old.is_empty() && old.slot() == cur.slot();
@@ -893,7 +908,7 @@ mod tests {
                     for &x in &cells {
                         if fits(x) {
                             admitted += 1;
-                            assert_eq!(quick_store(&pad(&[x]), cur, hb), Some(0), "{x:?} from {old:?}, {cur:?} clock {clock}");
+                            assert_eq!(quick_store(&pad(&[x]), cur, hb), Some((0, 0)), "{x:?} from {old:?}, {cur:?} clock {clock}");
                         }
                     }
                 }

@@ -715,9 +715,15 @@ fn check_granule(
         }
     }
     let clocks = &st.clocks;
-    if let Some(at) = rules::quick_store(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch())) {
+    if let Some((at, clear)) = rules::quick_store(&snapshot, cur, |c| clocks.happens_before(c.slot(), c.epoch())) {
         cells[at].store(cur.raw(), Relaxed);
-        if at == 0 && snapshot[1].is_empty() {
+        if clear != 0 {
+            for (i, cell) in cells.iter().enumerate() {
+                if clear >> i & 1 == 1 {
+                    cell.store(0, Relaxed);
+                }
+            }
+        } else if at == 0 && snapshot[1].is_empty() {
             memory::sweep::offer(st, event, granule, cur, snapshot[0]);
         }
         return;
