@@ -58,6 +58,7 @@ WORKLOADS = [
     ("7 read-modify-write 1 MiB, 2e8 accesses", "w7_rmw", [], 1),
     ("7 read-modify-write, 2 threads on own halves", "w7_rmw", ["2"], 1),
     ("1 as above, debug build", "w1_single_thread@debug", [], 1),
+    ("2 own halves, 1 thread, debug build", "w2_own_halves@debug", ["1"], 1),
 ]
 
 

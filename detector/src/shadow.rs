@@ -530,17 +530,17 @@ pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce
 }
 
 /// Deep mode's sweep shortcut (the runtime's 8-byte access hooks): `cur`
-/// just replaced `old` in a granule's first cell, the other cell empty, as
+/// was just stored in a granule whose first cell held `old` and whose
+/// second was empty, in place of `old` or beside it, nothing cleared, as
 /// [`quick_store`] has it: `old` empty, the thread's own (`own`), or another
 /// thread's access that happens before `cur` (`clock`: the current thread's
 /// clock entry for `old`'s slot). The same access at the next granule may
-/// then replace that granule's first cell the same way without asking
-/// `quick_store`, if the other cell is empty and the first one fits the
-/// returned `(low, limit)`: its bits below the epoch, spill flag included,
-/// equal `low`, and the raw cell is below `limit` (for another thread's
-/// access, an epoch its clock entry reaches). Every such cell is one
-/// `quick_store` would answer `Some((0, 0))` for (cell 0, nothing cleared),
-/// with the same clocks.
+/// then be stored the same way without asking `quick_store`, if the second
+/// cell is empty and the first fits the returned `(low, limit)`: its bits
+/// below the epoch, spill flag included, equal `low`, and the raw cell is
+/// below `limit` (for another thread's access, an epoch its clock entry
+/// reaches). `quick_store` gives every such granule the answer it gave
+/// `old`'s, with the same clocks.
 pub fn sweep_pattern(old: Cell, own: bool, clock: Epoch) -> (u64, u64) {
     const BELOW_EPOCH: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
     if old.is_empty() {
@@ -898,9 +898,8 @@ mod tests {
             for clock in [0, 3, 4, Cell::MAX_EPOCH] {
                 let hb = |x: Cell| x.epoch() <= clock;
                 for &old in &cells {
-                    if quick_store(&pad(&[old]), cur, hb) != Some((0, 0)) {
-                        continue;
-                    }
+                    // In place of `old`, or beside it.
+                    let Some(answer @ (_, 0)) = quick_store(&pad(&[old]), cur, hb) else { continue };
                     let own = !old.is_empty() && old.slot() == cur.slot();
                     let (low, limit) = sweep_pattern(old, own, clock);
                     let fits = |x: Cell| x.0 & SWEEP_LOW_BITS == low && x.0 < limit;
@@ -908,7 +907,7 @@ mod tests {
                     for &x in &cells {
                         if fits(x) {
                             admitted += 1;
-                            assert_eq!(quick_store(&pad(&[x]), cur, hb), Some((0, 0)), "{x:?} from {old:?}, {cur:?} clock {clock}");
+                            assert_eq!(quick_store(&pad(&[x]), cur, hb), Some(answer), "{x:?} from {old:?}, {cur:?} clock {clock}");
                         }
                     }
                 }

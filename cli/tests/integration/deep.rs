@@ -35,6 +35,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("tls_destructor", "<deep_races::WritesOnExit as core::ops::drop::Drop>::drop()"),
     ("sweep_fresh", "deep_races::sweep_fresh::{closure#1}()"),
     ("sweep_taken_over", "deep_races::sweep_taken_over::{closure#1}()"),
+    ("sweep_two_runs", "deep_races::sweep_two_runs::{closure#1}()"),
 ];
 
 /// Races inside library code the program calls (`Vec::push`, `HashMap`,

@@ -168,7 +168,9 @@ impl ThreadState {
         if let Some(e) = self.history.last_if(event, Cell::from_raw(self.epoch_floor).epoch()) {
             return e;
         }
-        self.history.push(event, &self.stack)
+        let e = self.history.push(event, &self.stack);
+        memory::sweep::pushed(e);
+        e
     }
 
     /// Record the entries of the frames not recorded yet.
@@ -181,6 +183,9 @@ impl ThreadState {
 
     #[inline(never)]
     fn log_frames_slow(&mut self) {
+        // The frames deep mode's sweeps were made in are no longer the
+        // stack's top (see `memory::sweep`).
+        memory::sweep::cancel();
         for i in self.logged..self.stack.len() {
             self.history.push_call(self.stack[i].caller_pc, &self.stack[..i]);
         }
@@ -237,9 +242,9 @@ std::arch::global_asm!(
     ".globl __racecheck_sweep",
     ".hidden __racecheck_sweep",
     ".type __racecheck_sweep,@object",
-    ".size __racecheck_sweep,48",
+    ".size __racecheck_sweep,128",
     "__racecheck_sweep:",
-    ".zero 48",
+    ".zero 128",
     ".popsection",
 );
 const _: () = assert!(std::mem::size_of::<Tls>() <= 16 && std::mem::align_of::<Tls>() <= 16);
@@ -260,10 +265,10 @@ macro_rules! tls_address {
 
 /// The calling thread's `__racecheck_sweep`: deep mode's sweep shortcut.
 #[inline(always)]
-pub(crate) fn sweep_tls() -> &'static memory::sweep::Sweep {
-    let t = tls_address!("__racecheck_sweep") as *const memory::sweep::Sweep;
+pub(crate) fn sweep_tls() -> &'static memory::sweep::Table {
+    let t = tls_address!("__racecheck_sweep") as *const memory::sweep::Table;
     // SAFETY: this thread's zero-initialised `__racecheck_sweep`, a valid
-    // `Sweep` (all zeros: no sweep) for the thread's whole life; not `Sync`.
+    // `Table` (all zeros: no runs) for the thread's whole life; not `Sync`.
     unsafe { &*t }
 }
 
@@ -294,6 +299,14 @@ pub fn busy() -> bool {
 #[inline(always)]
 pub fn with_state<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     memory::sweep::cancel();
+    with_state_keeping_sweeps(f)
+}
+
+/// [`with_state`] for an access's slow path, which leaves deep mode's
+/// sweeps in place: what it records cancels them where it must
+/// ([`ThreadState::log`]).
+#[inline(always)]
+fn with_state_keeping_sweeps<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     let t = tls();
     if t.busy.get() {
         return None;
@@ -595,7 +608,7 @@ pub(crate) fn deep_access_slow(addr: usize, size: usize, write: bool, pc: usize)
     }
     let (kind, event) =
         if write { (AccessKind::Write, Event::PcWrite(pc as u64)) } else { (AccessKind::Read, Event::PcRead(pc as u64)) };
-    with_state(|st| {
+    with_state_keeping_sweeps(|st| {
         st.note_key_slot(deep_key_slot());
         check_access(st, addr, size, kind, event)
     });
@@ -709,7 +722,7 @@ fn check_granule(
         // The access takes the first cell if it is still empty; else it is
         // checked against what came in (another thread's access).
         match take_fresh(st, cells, granule, cur) {
-            Some(true) => return memory::sweep::offer(st, event, granule, cur, Cell::EMPTY),
+            Some(true) => return memory::sweep::offer(st, event, granule, cur, Cell::EMPTY, 0),
             Some(false) => return,
             None => snapshot = load(),
         }
@@ -723,8 +736,8 @@ fn check_granule(
                     cell.store(0, Relaxed);
                 }
             }
-        } else if at == 0 && snapshot[1].is_empty() {
-            memory::sweep::offer(st, event, granule, cur, snapshot[0]);
+        } else if snapshot[1].is_empty() {
+            memory::sweep::offer(st, event, granule, cur, snapshot[0], at);
         }
         return;
     }

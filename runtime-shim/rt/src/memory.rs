@@ -238,33 +238,38 @@ macro_rules! aligned8 {
 /// The sweep shortcut's test, after [`fast_test!`] missed on the cells
 /// (`rdi`: the address; `rdx`: its granule's cells; `r8`: the program
 /// counter): falls through having stored the sweep's cell, or jumps to
-/// `2f`. In Rust, with `s` the thread's [`sweep::Sweep`]:
+/// `2f`. In Rust, with `s` the thread's [`sweep::Sweep`] for `pc`:
 ///
 /// ```text
-/// pc == s.pc && cells[1] == 0 && granule == s.next
+/// cells[1] == 0 && granule == s.next
 ///     && granule % APP_WINDOW != 0              // the window is prefaulted
 ///     && cells[0] < s.limit && cells[0] & SWEEP_LOW_BITS == s.low
 ///     && state != null && !busy && state.stack.len == s.depth
-///   => s.next += 8; cells[0] = s.cell
+///   => s.next += 8; cells[s.at / 8] = s.cell
 /// ```
 macro_rules! sweep_test {
     () => {
         concat!(
+            "xor r9d, r9d\n",
             "cmp r8, qword ptr fs:[__racecheck_sweep@tpoff + {sw_pc}]\n",
+            "je 5f\n",
+            "mov r9d, {sw_size}\n",
+            "cmp r8, qword ptr fs:[__racecheck_sweep@tpoff + {sw_size} + {sw_pc}]\n",
             "jne 2f\n",
+            "5:\n",
             "cmp qword ptr [rdx + 8], 0\n",
             "jne 2f\n",
             "mov rcx, rdi\n",
             "and rcx, -8\n",
-            "cmp rcx, qword ptr fs:[__racecheck_sweep@tpoff + {sw_next}]\n",
+            "cmp rcx, qword ptr fs:[r9 + __racecheck_sweep@tpoff + {sw_next}]\n",
             "jne 2f\n",
             "test ecx, {sw_window}\n",
             "je 2f\n",
             "mov rsi, qword ptr [rdx]\n",
-            "cmp rsi, qword ptr fs:[__racecheck_sweep@tpoff + {sw_limit}]\n",
+            "cmp rsi, qword ptr fs:[r9 + __racecheck_sweep@tpoff + {sw_limit}]\n",
             "jae 2f\n",
             "and esi, {sw_low_bits}\n",
-            "cmp rsi, qword ptr fs:[__racecheck_sweep@tpoff + {sw_low}]\n",
+            "cmp rsi, qword ptr fs:[r9 + __racecheck_sweep@tpoff + {sw_low}]\n",
             "jne 2f\n",
             "mov rax, qword ptr fs:[__racecheck_tls@tpoff]\n",
             "test rax, rax\n",
@@ -272,12 +277,13 @@ macro_rules! sweep_test {
             "cmp byte ptr fs:[__racecheck_tls@tpoff + {sw_busy}], 0\n",
             "jne 2f\n",
             "mov rax, qword ptr [rax + {sw_len}]\n",
-            "cmp rax, qword ptr fs:[__racecheck_sweep@tpoff + {sw_depth}]\n",
+            "cmp rax, qword ptr fs:[r9 + __racecheck_sweep@tpoff + {sw_depth}]\n",
             "jne 2f\n",
             "add rcx, 8\n",
-            "mov qword ptr fs:[__racecheck_sweep@tpoff + {sw_next}], rcx\n",
-            "mov rcx, qword ptr fs:[__racecheck_sweep@tpoff + {sw_cell}]\n",
-            "mov qword ptr [rdx], rcx\n",
+            "mov qword ptr fs:[r9 + __racecheck_sweep@tpoff + {sw_next}], rcx\n",
+            "mov rcx, qword ptr fs:[r9 + __racecheck_sweep@tpoff + {sw_cell}]\n",
+            "mov rax, qword ptr fs:[r9 + __racecheck_sweep@tpoff + {sw_at}]\n",
+            "mov qword ptr [rdx + rax], rcx\n",
         )
     };
 }
@@ -295,6 +301,8 @@ macro_rules! aligned8_asm {
             bytes = const rules::probe_bits(8, false),
             write_bit = const rules::probe_bits(8, $write) - rules::probe_bits(8, false),
             compare = const rules::probe_compare($write),
+            sw_size = const std::mem::size_of::<crate::memory::sweep::Sweep>(),
+            sw_at = const std::mem::offset_of!(crate::memory::sweep::Sweep, at),
             sw_pc = const std::mem::offset_of!(crate::memory::sweep::Sweep, pc),
             sw_next = const std::mem::offset_of!(crate::memory::sweep::Sweep, next),
             sw_depth = const std::mem::offset_of!(crate::memory::sweep::Sweep, depth),
@@ -356,56 +364,94 @@ access! {
 /// (filling a buffer it allocated, or updating one another thread filled
 /// before starting it) takes the slow path at every granule, each time to
 /// find the same thing: the granule's first cell empty, or holding the
-/// same kind of access by the same other thread, ordered before this one;
-/// the access goes there, at the epoch of the same history event as the
+/// same kind of access by the same thread, its own or another ordered
+/// before this one; the access goes there (or beside it, a read of what
+/// another thread wrote), at the epoch of the same history event as the
 /// last time (see `ThreadState::log`). After such a slow path the thread
-/// keeps what the next granule's must look like, and the 8-byte hooks
+/// keeps what the next granule's cells must look like, and the 8-byte hooks
 /// ([`aligned8!`]) store the access there themselves, as the slow path
-/// would have, when it does ([`sweep_test!`]).
+/// would have, when they do ([`sweep_test!`]). Two such runs are kept at
+/// once, for loops whose body makes two (a copy, or a debug build's
+/// `*p += 1`, a read then a write of each word).
 ///
 /// What it keeps holds only while the slow path would give the access the
-/// same epoch: the same instruction (`pc`), the same frames (nothing
-/// recorded since: every entry into the runtime cancels the sweep, and a
-/// frame entered or left without one changes the stack's depth), no
-/// release (which only the runtime does). And while the run is dense: the
-/// next granule (`next`), inside a prefault window already faulted in.
+/// same epoch: the same instruction (`pc`), the same frames (no frame
+/// recorded or left since: every entry into the runtime but an access's
+/// slow path cancels the sweep, an access that records a frame's entry
+/// cancels it, and a frame entered or left without one changes the stack's
+/// depth), no release (which only the runtime does), an event the history
+/// still holds ([`pushed`]). And while the run is dense: the next granule
+/// (`next`), inside a prefault window already faulted in.
 pub(crate) mod sweep {
     use std::cell::Cell as StdCell;
 
+    use racecheck_detector::clock::Epoch;
     use racecheck_detector::history::Event;
     use racecheck_detector::shadow::{self as rules, Cell};
 
     use crate::ThreadState;
 
-    /// The thread's sweep, in `__racecheck_sweep` (read by hand-written
-    /// code at these fields' offsets). `pc == 0`: none.
-    #[repr(C)]
+    /// Runs kept at once.
+    pub const ENTRIES: usize = 2;
+
+    /// One run, read by hand-written code at these fields' offsets.
+    /// `pc == 0`: none.
+    #[repr(C, align(64))]
     pub struct Sweep {
         pub pc: StdCell<u64>,
         /// The granule the run reaches next.
         pub next: StdCell<u64>,
         /// The depth of the frame stack.
         pub depth: StdCell<u64>,
-        /// What the granule's first cell must fit: [`rules::sweep_pattern`].
+        /// What the granule's first cell must fit: [`rules::sweep_pattern`];
+        /// its second must be empty.
         pub limit: StdCell<u64>,
         pub low: StdCell<u64>,
-        /// The cell to store.
+        /// The cell to store, and where: 0 in place of the first cell, 8
+        /// in the second, beside it.
         pub cell: StdCell<u64>,
+        pub at: StdCell<u64>,
     }
-    const _: () = assert!(std::mem::size_of::<Sweep>() == 48, "as `__racecheck_sweep` is reserved");
 
-    /// Forget the sweep: the runtime is entered.
+    /// The thread's runs, in `__racecheck_sweep`.
+    #[repr(C)]
+    pub struct Table {
+        pub entries: [Sweep; ENTRIES],
+    }
+    const _: () = assert!(std::mem::size_of::<Sweep>() == 64 && std::mem::size_of::<Table>() == 128,
+        "as the hooks index it and `__racecheck_sweep` is reserved");
+
+    /// Forget the runs: the runtime is entered.
     #[inline(always)]
     pub fn cancel() {
-        crate::sweep_tls().pc.set(0);
+        for e in &crate::sweep_tls().entries {
+            e.pc.set(0);
+        }
     }
 
-    /// `cur`, the access of `event`, just replaced `old` in `granule`'s
-    /// first cell, the other one being empty (`quick_store`'s answer, or a
-    /// fresh granule in a dense run): if it is an 8-byte access by an
-    /// instruction of deep mode's, let the next granule take the shortcut.
+    /// Events a run's event may be behind the history's newest: far fewer
+    /// than any history holds (32K at `history_size=0`), so its stack is
+    /// always restorable.
+    const STALE_AFTER: Epoch = 1024;
+
+    /// An access event was just recorded at `epoch` (the runs' events are
+    /// older): forget runs whose events are falling behind.
     #[inline(always)]
-    pub fn offer(st: &ThreadState, event: Event, granule: usize, cur: Cell, old: Cell) {
+    pub fn pushed(epoch: Epoch) {
+        for e in &crate::sweep_tls().entries {
+            if e.pc.get() != 0 && Cell::from_raw(e.cell.get()).epoch() + STALE_AFTER < epoch {
+                e.pc.set(0);
+            }
+        }
+    }
+
+    /// `cur`, the access of `event`, was just stored in `granule`'s cell
+    /// `at` (0 in place of `old`, 1 beside it), the second cell having been
+    /// empty and nothing cleared (`quick_store`'s answer, or a fresh
+    /// granule in a dense run): if it is an 8-byte access by an instruction
+    /// of deep mode's, let the next granule take the shortcut.
+    #[inline(always)]
+    pub fn offer(st: &ThreadState, event: Event, granule: usize, cur: Cell, old: Cell, at: usize) {
         let pc = match event {
             Event::PcRead(pc) | Event::PcWrite(pc) => pc,
             _ => return,
@@ -416,12 +462,19 @@ pub(crate) mod sweep {
         let own = !old.is_empty() && old.slot() == st.slot;
         let clock = if old.is_empty() || own { 0 } else { st.clocks.clock.get(old.slot()) };
         let (low, limit) = rules::sweep_pattern(old, own, clock);
-        let s = crate::sweep_tls();
+        let t = &crate::sweep_tls().entries;
+        // This instruction's run, else a free one, else the older.
+        let i = (0..ENTRIES)
+            .find(|&i| t[i].pc.get() == pc)
+            .or_else(|| (0..ENTRIES).find(|&i| t[i].pc.get() == 0))
+            .unwrap_or(if t[0].cell.get() <= t[1].cell.get() { 0 } else { 1 });
+        let s = &t[i];
         s.next.set(granule as u64 + 8);
         s.depth.set(st.stack.len() as u64);
         s.limit.set(limit);
         s.low.set(low);
         s.cell.set(cur.raw());
+        s.at.set(at as u64 * 8);
         s.pc.set(pc);
     }
 }
@@ -601,6 +654,13 @@ mod tests {
     use racecheck_detector::shadow::{epoch_floor, epoch_key, AccessKind, Cell};
     use racecheck_detector::Slot;
 
+    /// Reserve the shadow once for all the tests (two reserving at once,
+    /// the second would find its address taken).
+    fn reserve_shadow() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| assert!(crate::shadow::init(false)));
+    }
+
     fn set_deep_key(key: u64) {
         // SAFETY: this thread's own `__racecheck_deep_key`, a u64.
         unsafe { std::arch::asm!("mov qword ptr fs:[__racecheck_deep_key@tpoff], {k}", k = in(reg) key) };
@@ -613,7 +673,7 @@ mod tests {
     /// flagging a spilled write or not.
     #[test]
     fn the_hand_written_fast_path_agrees_with_the_rules() {
-        assert!(crate::shadow::init(false));
+        reserve_shadow();
         let buf = vec![0u64; 4];
         let granule = buf.as_ptr() as usize + 8;
         let cells = shadow_of(granule) as *mut u64;
@@ -680,7 +740,7 @@ mod tests {
     /// failing sends the access to the slow path with the shadow unchanged.
     #[test]
     fn the_sweep_shortcut_takes_exactly_the_next_fitting_granule() {
-        assert!(crate::shadow::init(false));
+        reserve_shadow();
         let me = Slot::new(37);
         let other = Slot::new(12);
         let key = epoch_key(epoch_floor(1000), me);
@@ -690,7 +750,7 @@ mod tests {
         let t = crate::tls();
         t.state.set(fake.as_mut_ptr().cast());
         set_deep_key(key);
-        let s = crate::sweep_tls();
+        let table = &crate::sweep_tls().entries;
         const PC: usize = 0x5555_1234;
         // Granules far from anything, none at the start of a window.
         let base = 0x3000_0000_0000usize + 0x40;
@@ -701,23 +761,31 @@ mod tests {
             let kind = if write { AccessKind::Write } else { AccessKind::Read };
             let cur = Cell::new(me, 1002, 0, 8, kind);
             let filled = Cell::new(other, 40, 0, 8, kind).raw();
-            // (first cell, clock entry for `other`, the pattern's `old`)
-            for (old, first, clock) in [(Cell::EMPTY, 0u64, 0), (Cell::from_raw(filled), filled, 40)] {
+            // (the pattern's `old`, the first cell, the clock entry for
+            // `other`, where the run stores: in place or beside); in entry
+            // `k`, the other entry holding another instruction's run.
+            let cases = [(Cell::EMPTY, 0u64, 0, 0usize), (Cell::from_raw(filled), filled, 40, 0), (Cell::from_raw(filled), filled, 40, 1)];
+            for (k, (old, first, clock, at)) in (0..sweep::ENTRIES).flat_map(|k| cases.map(|c| (k, c))) {
+                let s = &table[k];
                 let (low, limit) = rules::sweep_pattern(old, false, clock);
                 let arm = |next: usize| {
+                    let o = &table[1 - k];
+                    (o.pc.set(PC as u64 + 0x100), o.next.set(next as u64), o.depth.set(3), o.limit.set(u64::MAX), o.low.set(low));
                     s.pc.set(PC as u64);
                     s.next.set(next as u64);
                     s.depth.set(3);
                     s.limit.set(limit);
                     s.low.set(low);
                     s.cell.set(cur.raw());
+                    s.at.set(at as u64 * 8);
                 };
+                let stored = if at == 0 { (cur.raw(), 0) } else { (first, cur.raw()) };
                 // Taken: twice in a row, the run moving on.
                 arm(base);
                 for g in [base, base + 8] {
                     set(g, first, 0);
-                    assert_eq!(unsafe { probe(g, 0, 0, 0, PC) }, 2, "write {write} first {first:#x}");
-                    assert_eq!(get(g), (cur.raw(), 0));
+                    assert_eq!(unsafe { probe(g, 0, 0, 0, PC) }, 2, "entry {k} write {write} first {first:#x} at {at}");
+                    assert_eq!(get(g), stored);
                     assert_eq!(s.next.get(), g as u64 + 8);
                 }
                 // Each condition failing alone.
@@ -750,7 +818,7 @@ mod tests {
                     let got = unsafe { probe(g, 0, 0, 0, if pc == 0 { PC } else { pc }) };
                     t.busy.set(false);
                     fake[frames::LEN / 8] = 3;
-                    assert_eq!(got, 0, "{what}, write {write}, first {first:#x}");
+                    assert_eq!(got, 0, "{what}, entry {k}, write {write}, first {first:#x}, at {at}");
                     assert_eq!(get(g), (a, b), "{what}: the shadow is unchanged");
                     set(g, 0, 0);
                 }

@@ -4,7 +4,8 @@
 //! `Option::take`, `Rc::clone`), or in a free, a reallocation or a
 //! thread-local's destructor; and two with a word far into a loop's first
 //! pass through a buffer, most of whose accesses the runtime's hooks store
-//! without its slow path (`sweep_fresh`, `sweep_taken_over`). No
+//! without its slow path (`sweep_fresh`, `sweep_taken_over`, and
+//! `sweep_two_runs`, two at once). No
 //! `#[race_check]` anywhere.
 //!
 //! `deep-races racy [NAME]` runs each scenario (or one) so that two threads
@@ -147,6 +148,22 @@ fn sweep_taken_over(racy: bool) {
     );
 }
 
+/// A loop whose body makes two such runs: `+=` on each word of a fresh
+/// buffer, which in a debug build checks the read and then the write.
+fn sweep_two_runs(racy: bool) {
+    let mut buf = vec![0u64; SWEEP_WORDS];
+    let p = Ptr(buf.as_mut_ptr());
+    in_turn(
+        racy,
+        || {
+            for i in 0..SWEEP_WORDS {
+                unsafe { *p.get().add(i) += i as u64 };
+            }
+        },
+        || unsafe { black_box(*p.get().add(SWEEP_WORDS / 2 + 3)); },
+    );
+}
+
 /// An `Rc` shared between threads behind a wrong `unsafe impl Sync`: its
 /// counts are plain integers.
 struct WrongSync(Rc<u64>);
@@ -249,6 +266,7 @@ const SCENARIOS: &[(&str, fn(bool))] = &[
     ("tls_destructor", tls_destructor),
     ("sweep_fresh", sweep_fresh),
     ("sweep_taken_over", sweep_taken_over),
+    ("sweep_two_runs", sweep_two_runs),
 ];
 
 fn main() {
