@@ -116,20 +116,25 @@ fn option_take(racy: bool) {
 /// needs to see a dense run, several of its prefault windows.
 const SWEEP_WORDS: usize = 1 << 16;
 
-/// A loop's first pass through a buffer no one has written (zeroed by the
-/// allocator); another thread reads a word in the middle of it.
+/// A loop's first pass through the sweep scenarios' buffer: one write of
+/// each word, in order.
+fn write_each(p: Ptr<u64>) {
+    for i in 0..SWEEP_WORDS {
+        unsafe { *p.get().add(i) = i as u64 };
+    }
+}
+
+/// A read of a word in the middle of that buffer.
+fn read_middle(p: Ptr<u64>) {
+    unsafe { black_box(*p.get().add(SWEEP_WORDS / 2 + 3)) };
+}
+
+/// The first pass through a buffer no one has written (zeroed by the
+/// allocator), against another thread's read.
 fn sweep_fresh(racy: bool) {
     let mut buf = vec![0u64; SWEEP_WORDS];
     let p = Ptr(buf.as_mut_ptr());
-    in_turn(
-        racy,
-        || {
-            for i in 0..SWEEP_WORDS {
-                unsafe { *p.get().add(i) = i as u64 };
-            }
-        },
-        || unsafe { black_box(*p.get().add(SWEEP_WORDS / 2 + 3)); },
-    );
+    in_turn(racy, || write_each(p), || read_middle(p));
 }
 
 /// The same through a buffer the main thread filled before starting the
@@ -137,15 +142,7 @@ fn sweep_fresh(racy: bool) {
 fn sweep_taken_over(racy: bool) {
     let mut buf = vec![1u64; SWEEP_WORDS];
     let p = Ptr(buf.as_mut_ptr());
-    in_turn(
-        racy,
-        || {
-            for i in 0..SWEEP_WORDS {
-                unsafe { *p.get().add(i) = i as u64 };
-            }
-        },
-        || unsafe { black_box(*p.get().add(SWEEP_WORDS / 2 + 3)); },
-    );
+    in_turn(racy, || write_each(p), || read_middle(p));
 }
 
 /// A loop whose body makes two such runs: `+=` on each word of a fresh
@@ -160,7 +157,7 @@ fn sweep_two_runs(racy: bool) {
                 unsafe { *p.get().add(i) += i as u64 };
             }
         },
-        || unsafe { black_box(*p.get().add(SWEEP_WORDS / 2 + 3)); },
+        || read_middle(p),
     );
 }
 
