@@ -157,29 +157,48 @@ const TEST_RUNNER_RS: &str = include_str!("../../runtime-shim/rt/test-runner/lib
 /// toolchain's rustc, under the bootstrap switch: it uses libtest's
 /// unstable API); returns its rlib.
 pub fn test_runner(tc: &Toolchain) -> Result<PathBuf, Error> {
-    let dir = toolchain_dir(tc).join("test-runner");
+    test_runner_in(&toolchain_dir(tc).join("test-runner"), tc)
+}
+
+/// [`test_runner`], kept in `dir`.
+fn test_runner_in(dir: &Path, tc: &Toolchain) -> Result<PathBuf, Error> {
+    let dir = dir.to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|source| Error::Write { path: dir.clone(), source })?;
     let source = dir.join("lib.rs");
     let rlib = dir.join("libracecheck_test_runner.rlib");
     if std::fs::read_to_string(&source).ok().as_deref() == Some(TEST_RUNNER_RS) && rlib.exists() {
         return Ok(rlib);
     }
-    std::fs::write(&source, TEST_RUNNER_RS).map_err(|source_err| Error::Write { path: source.clone(), source: source_err })?;
+    // Built in a directory of this process's own (rustc's intermediate
+    // files are named after the crate), then renamed into place, the rlib
+    // first: racecheck processes starting at once on a fresh cache (a test
+    // harness, parallel CI jobs) each build it, and none links a
+    // half-written one or takes an old one for the new source's.
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!("build-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|source| Error::Write { path: tmp.clone(), source })?;
+    let (tmp_source, tmp_rlib) = (tmp.join("lib.rs"), tmp.join("libracecheck_test_runner.rlib"));
+    std::fs::write(&tmp_source, TEST_RUNNER_RS).map_err(|e| Error::Write { path: tmp_source.clone(), source: e })?;
     let out = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
         .args(["--edition", "2021", "--crate-type", "rlib", "--crate-name", "racecheck_test_runner", "-Copt-level=2"])
         .args(["--target", &tc.host, "-o"])
-        .arg(&rlib)
-        .arg(&source)
+        .arg(&tmp_rlib)
+        .arg(&tmp_source)
         .env("RUSTC_BOOTSTRAP", "1")
         .output()
         .map_err(|source| Error::Spawn { program: "rustc".into(), source })?;
     if !out.status.success() {
-        let _ = std::fs::remove_file(&rlib);
+        let _ = std::fs::remove_dir_all(&tmp);
         return Err(Error::Runtime {
             source_dir: source,
             detail: format!("rustc failed on deep mode's test runner: {}", String::from_utf8_lossy(&out.stderr).trim()),
         });
     }
+    let rename = |from: &Path, to: &Path| std::fs::rename(from, to).map_err(|e| Error::Write { path: to.to_path_buf(), source: e });
+    rename(&tmp_rlib, &rlib)?;
+    rename(&tmp_source, &source)?;
+    let _ = std::fs::remove_dir_all(&tmp);
     Ok(rlib)
 }
 
@@ -193,5 +212,29 @@ mod tests {
         assert_eq!(a, sources_tag(Path::new("/work/main")));
         assert_ne!(a, sources_tag(Path::new("/tmp/headwt")));
         assert_eq!(a.len(), 8);
+    }
+
+    /// Racecheck processes starting at once on a fresh cache each build
+    /// the test runner: every one gets a whole rlib (rustc's intermediate
+    /// files once collided in the shared directory and failed the build).
+    #[test]
+    fn test_runner_builds_side_by_side() {
+        let tc = crate::cargo::toolchain().expect("rustc");
+        let dir = tempfile::tempdir().unwrap();
+        let built: Vec<PathBuf> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4).map(|_| s.spawn(|| test_runner_in(dir.path(), &tc))).collect();
+            hs.into_iter().map(|h| h.join().unwrap().expect("built")).collect()
+        });
+        let rlib = dir.path().join("libracecheck_test_runner.rlib");
+        assert!(built.iter().all(|b| *b == rlib));
+        assert!(std::fs::metadata(&rlib).unwrap().len() > 1000);
+        assert_eq!(std::fs::read_to_string(dir.path().join("lib.rs")).unwrap(), TEST_RUNNER_RS);
+        // Nothing left of the builds but the result.
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        // A second call reuses it.
+        let before = std::fs::metadata(&rlib).unwrap().modified().unwrap();
+        test_runner_in(dir.path(), &tc).unwrap();
+        assert_eq!(std::fs::metadata(&rlib).unwrap().modified().unwrap(), before);
     }
 }
