@@ -148,7 +148,7 @@ pub fn prepare_runtime(tc: &Toolchain) -> Result<(wrapsyms::Wraps, Vec<PathBuf>)
     let wraps_rs = cache.join("wraps.rs");
     let source = wraps.runtime_source();
     if std::fs::read_to_string(&wraps_rs).ok().as_deref() != Some(source.as_str()) {
-        std::fs::write(&wraps_rs, source).map_err(|source| Error::Write { path: wraps_rs.clone(), source })?;
+        crate::runtime::write_whole(&wraps_rs, &source)?;
     }
     let runtime = crate::runtime::ensure(tc, &wraps_rs)?;
     Ok((wraps, runtime))

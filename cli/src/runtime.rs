@@ -55,6 +55,26 @@ fn sources_tag(root: &Path) -> String {
     format!("{:08x}", hash as u32)
 }
 
+/// A name in `dir` no other build uses: this process's id and a count.
+fn own_name(dir: &Path, what: &str) -> PathBuf {
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    dir.join(format!("{what}-{}-{n}", std::process::id()))
+}
+
+/// Write `path` whole or not at all: racecheck processes starting at once
+/// on a fresh cache each write the files they share, and one must never
+/// read another's half-written file (a build reading `wraps.rs`).
+pub fn write_whole(path: &Path, contents: &str) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = own_name(dir, ".tmp");
+    let written = std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Write { path: path.to_path_buf(), source }
+    })
+}
+
 /// Compiler arguments of the runtime: never instrumented, with frame
 /// pointers for the stack walks, and without shrink-wrapping, which could
 /// sink a hook's prologue below its frame-pointer read.
@@ -127,7 +147,7 @@ pub fn build_in(dir: &Path, tc: &Toolchain, wraps_rs: &Path) -> Result<Vec<PathB
     }
     let text: Vec<String> = rlibs.iter().map(|r| r.display().to_string()).collect();
     if known.as_deref() != Some(text.join("\n").as_str()) {
-        std::fs::write(&list, text.join("\n")).map_err(|source| Error::Write { path: list.clone(), source })?;
+        write_whole(&list, &text.join("\n"))?;
     }
     Ok(rlibs)
 }
@@ -174,9 +194,7 @@ fn test_runner_in(dir: &Path, tc: &Toolchain) -> Result<PathBuf, Error> {
     // first: racecheck processes starting at once on a fresh cache (a test
     // harness, parallel CI jobs) each build it, and none links a
     // half-written one or takes an old one for the new source's.
-    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!("build-{}-{n}", std::process::id()));
+    let tmp = own_name(&dir, "build");
     std::fs::create_dir_all(&tmp).map_err(|source| Error::Write { path: tmp.clone(), source })?;
     let (tmp_source, tmp_rlib) = (tmp.join("lib.rs"), tmp.join("libracecheck_test_runner.rlib"));
     std::fs::write(&tmp_source, TEST_RUNNER_RS).map_err(|e| Error::Write { path: tmp_source.clone(), source: e })?;
