@@ -148,6 +148,13 @@ macro_rules! aligned_asm {
 /// access's offset (none for 8 bytes).
 macro_rules! fast_test {
     ($miss:literal; $($shift:literal),*) => {
+        fast_test!(@ $miss; "mov esi, {bytes}\n", $($shift, "\n",)* "or rax, rsi\n", "or rax, {write_bit}\n")
+    };
+    // 8 bytes: the probe's bits are one immediate.
+    ($miss:literal) => {
+        fast_test!(@ $miss; "or rax, {bytes} + {write_bit}\n")
+    };
+    (@ $miss:literal; $($probe:literal),*) => {
         concat!(
             HOT!(),
             "mov rax, qword ptr fs:[__racecheck_deep_key@tpoff]\n",
@@ -159,10 +166,7 @@ macro_rules! fast_test {
             "shr rdx, {fold} - 1\n",
             "movabs rcx, {shadow}\n",
             "add rdx, rcx\n",
-            "mov esi, {bytes}\n",
-            $($shift, "\n",)*
-            "or rax, rsi\n",
-            "or rax, {write_bit}\n",
+            $($probe,)*
             "mov rcx, qword ptr [rdx]\n",
             "cmp rcx, rax\n",
             "jb 1f\n",
@@ -294,7 +298,7 @@ macro_rules! sweep_test {
 macro_rules! aligned8_asm {
     ($write:literal, $($tail:expr),*; $($operands:tt)*) => {
         naked_asm!(
-            fast_test!("4f";),
+            fast_test!("4f"),
             $($tail,)*
             fold = const 64 - APP_BITS,
             shadow = const SHADOW_ADDR,
