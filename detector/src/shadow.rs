@@ -542,11 +542,10 @@ pub fn quick_store(cells: &[Cell; CELLS], cur: Cell, happens_before: impl FnOnce
 /// reaches). `quick_store` gives every such granule the answer it gave
 /// `old`'s, with the same clocks.
 pub fn sweep_pattern(old: Cell, own: bool, clock: Epoch) -> (u64, u64) {
-    const BELOW_EPOCH: u64 = (1 << Cell::EPOCH_SHIFT) - 1;
     if old.is_empty() {
         return (0, 1);
     }
-    let low = old.0 & BELOW_EPOCH;
+    let low = old.0 & SWEEP_LOW_BITS;
     if own {
         return (low, u64::MAX);
     }

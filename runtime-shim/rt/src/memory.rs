@@ -129,8 +129,12 @@ macro_rules! aligned {
 /// (its hit at label 3, its miss at label 2) and the tail's operands.
 macro_rules! aligned_asm {
     (($size:literal, $write:literal $(, $shift:literal)*), $($tail:literal),*; $($operands:tt)*) => {
+        aligned_asm!(@ $size, $write, fast_test!("2f"; $($shift),*), $($tail),*; $($operands)*)
+    };
+    // `$test`: the inline test as `fast_test!` spells it for this size.
+    (@ $size:literal, $write:literal, $test:expr, $($tail:expr),*; $($operands:tt)*) => {
         naked_asm!(
-            fast_test!("2f"; $($shift),*),
+            $test,
             $($tail,)*
             fold = const 64 - APP_BITS,
             shadow = const SHADOW_ADDR,
@@ -292,19 +296,12 @@ macro_rules! sweep_test {
     };
 }
 
-/// The body of an [`aligned8!`] function: [`fast_test!`], missing on the
-/// cells to `4f`, then `$tail` (which holds [`sweep_test!`]), with the
-/// operands of both and the tail's own.
+/// The body of an [`aligned8!`] function: [`aligned_asm!`]'s, with the
+/// test missing on the cells to `4f`, then `$tail` (which holds
+/// [`sweep_test!`]), with [`sweep_test!`]'s operands and the tail's own.
 macro_rules! aligned8_asm {
     ($write:literal, $($tail:expr),*; $($operands:tt)*) => {
-        naked_asm!(
-            fast_test!("4f"),
-            $($tail,)*
-            fold = const 64 - APP_BITS,
-            shadow = const SHADOW_ADDR,
-            bytes = const rules::probe_bits(8, false),
-            write_bit = const rules::probe_bits(8, $write) - rules::probe_bits(8, false),
-            compare = const rules::probe_compare($write),
+        aligned_asm!(@ 8, $write, fast_test!("4f"), $($tail),*;
             sw_size = const std::mem::size_of::<crate::memory::sweep::Sweep>(),
             sw_at = const std::mem::offset_of!(crate::memory::sweep::Sweep, at),
             sw_pc = const std::mem::offset_of!(crate::memory::sweep::Sweep, pc),
